@@ -1,0 +1,122 @@
+/**
+ * Taskport's tables. Every foreign key that is looked up or cascaded through has an index of
+ * its own (named below); tasks are found by (project_id, inner_id), which also serves the
+ * project foreign key.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp({ withTimezone: true, mode: "date" }).notNull().defaultNow();
+const updatedAt = () => timestamp({ withTimezone: true, mode: "date" }).notNull().defaultNow();
+
+export const organizations = pgTable("organizations", {
+  id: integer().primaryKey().generatedAlwaysAsIdentity(),
+  title: text().notNull(),
+  createdAt: createdAt(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    organizationId: integer()
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    // Stored lower-cased so that one address is one account.
+    email: text().notNull(),
+    passwordHash: text(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("users_email_key").on(t.email),
+    index("users_organization_id_idx").on(t.organizationId),
+  ],
+);
+
+export const apiTokens = pgTable(
+  "api_tokens",
+  {
+    id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text().notNull().default("default"),
+    // SHA-256 of the secret: the secret itself is shown once and never stored.
+    tokenHash: text().notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp({ withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    uniqueIndex("api_tokens_token_hash_key").on(t.tokenHash),
+    index("api_tokens_user_id_idx").on(t.userId),
+  ],
+);
+
+export const projects = pgTable(
+  "projects",
+  {
+    id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    organizationId: integer()
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    createdBy: integer().references(() => users.id, { onDelete: "set null" }),
+    title: text().notNull(),
+    description: text().notNull().default(""),
+    labelConfig: text().notNull().default("<View></View>"),
+    maximumAnnotations: integer().notNull().default(1),
+    // Tasks the project holds now, kept by every create, import and delete so that nothing
+    // ever counts a whole project.
+    taskNumber: integer().notNull().default(0),
+    // The last inner_id handed out. Incrementing it takes the project row's lock, which is
+    // what keeps inner_id unique and gap-free across connections and server processes.
+    lastInnerId: bigint({ mode: "number" }).notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("projects_organization_id_idx").on(t.organizationId, t.id),
+    index("projects_created_by_idx").on(t.createdBy),
+  ],
+);
+
+export const tasks = pgTable(
+  "tasks",
+  {
+    id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    projectId: integer()
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    innerId: bigint({ mode: "number" }).notNull(),
+    data: jsonb().$type<Record<string, unknown>>().notNull(),
+    meta: jsonb().$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    overlap: integer().notNull().default(1),
+    isLabeled: boolean().notNull().default(false),
+    totalAnnotations: integer().notNull().default(0),
+    cancelledAnnotations: integer().notNull().default(0),
+    totalPredictions: integer().notNull().default(0),
+    commentCount: integer().notNull().default(0),
+    unresolvedCommentCount: integer().notNull().default(0),
+    lastCommentUpdatedAt: timestamp({ withTimezone: true, mode: "date" }),
+    fileUploadId: bigint({ mode: "number" }),
+    createdBy: integer().references(() => users.id, { onDelete: "set null" }),
+    updatedBy: integer().references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("tasks_project_id_inner_id_key").on(t.projectId, t.innerId),
+    // Partial: most tasks are never updated, and these only serve ON DELETE SET NULL of users.
+    index("tasks_created_by_idx").on(t.createdBy).where(sql`${t.createdBy} is not null`),
+    index("tasks_updated_by_idx").on(t.updatedBy).where(sql`${t.updatedBy} is not null`),
+  ],
+);

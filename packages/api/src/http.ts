@@ -1,0 +1,65 @@
+/**
+ * The Node request handler for everything under /api: tRPC at /api/trpc and the health check,
+ * on Fastify (cheap routing, body limits). The app's own server hands /api/* here and every
+ * other path to Next.js; nothing here listens on a port.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
+import Fastify from "fastify";
+import type { Db } from "./db/client";
+import { type AppRouter, appRouter } from "./root";
+import { checkDatabase } from "./services/health";
+import { createTRPCContext } from "./trpc";
+
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface ApiHandlerOptions {
+  db: Db;
+  maxBodyBytes?: number;
+  /** Where unexpected errors are reported, with the id a client can quote. */
+  logError?: (id: string, error: unknown) => void;
+}
+
+export interface ApiHandler {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  close(): Promise<void>;
+}
+
+const defaultLogError = (id: string, error: unknown) =>
+  console.error(`[taskport] error ${id}:`, error);
+
+export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiHandler> {
+  const { db } = options;
+  const logError = options.logError ?? defaultLogError;
+  let handle: ApiHandler["handle"] | undefined;
+  const app = Fastify({
+    bodyLimit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    // Batched tRPC calls put every procedure name in the path.
+    routerOptions: { maxParamLength: 5000 },
+    serverFactory: (handler) => {
+      handle = handler;
+      return createServer(handler);
+    },
+  });
+
+  app.get("/api/health", async (_req, reply) => {
+    const health = await checkDatabase(db);
+    return reply.code(health.status === "ok" ? 200 : 503).send(health);
+  });
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: "/api/trpc",
+    trpcOptions: {
+      router: appRouter,
+      createContext: ({ req }) => createTRPCContext({ db, headers: req.headers }),
+      onError({ error }) {
+        if (error.code === "INTERNAL_SERVER_ERROR") logError(randomUUID(), error.cause ?? error);
+      },
+    } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
+  });
+
+  await app.ready();
+  if (!handle) throw new Error("Fastify did not hand over its request handler");
+  return { handle, close: () => app.close() };
+}

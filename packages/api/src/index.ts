@@ -1,0 +1,19 @@
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import { type AppRouter, appRouter } from "./root";
+import { createCallerFactory, createTRPCContext } from "./trpc";
+
+export type { Actor } from "./auth/actor";
+export { type Db, openDatabase } from "./db";
+export {
+  type AdminBootstrap,
+  createApiToken,
+  createUserWithOrganization,
+  ensureAdmin,
+} from "./services/user";
+export { type AppRouter, appRouter, createCallerFactory, createTRPCContext };
+
+/** A server-side caller: `createCaller(createTRPCContext({ db, headers }))`. */
+export const createCaller = createCallerFactory(appRouter);
+
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;

@@ -1,0 +1,36 @@
+import {
+  ProjectByIdInput,
+  ProjectCreateInput,
+  ProjectListInput,
+  ProjectUpdateInput,
+} from "@taskport/schema";
+import type { TRPCRouterRecord } from "@trpc/server";
+import {
+  createProject,
+  deleteProject,
+  getProject,
+  listProjects,
+  updateProject,
+} from "../services/project";
+import { protectedProcedure } from "../trpc";
+
+export const projectRouter = {
+  create: protectedProcedure
+    .input(ProjectCreateInput)
+    .mutation(({ ctx, input }) => createProject(ctx.db, ctx.actor, input)),
+  list: protectedProcedure
+    .input(ProjectListInput.optional())
+    .query(({ ctx, input }) =>
+      listProjects(ctx.db, ctx.actor, input ?? ProjectListInput.parse({})),
+    ),
+  byId: protectedProcedure
+    .input(ProjectByIdInput)
+    .query(({ ctx, input }) => getProject(ctx.db, ctx.actor, input.id)),
+  update: protectedProcedure
+    .input(ProjectUpdateInput)
+    .mutation(({ ctx, input }) => updateProject(ctx.db, ctx.actor, input)),
+  delete: protectedProcedure.input(ProjectByIdInput).mutation(async ({ ctx, input }) => {
+    await deleteProject(ctx.db, ctx.actor, input.id);
+    return { id: input.id };
+  }),
+} satisfies TRPCRouterRecord;

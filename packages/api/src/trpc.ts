@@ -1,0 +1,55 @@
+/**
+ * tRPC setup: the context carries its dependencies (db, headers) from the app; the formatter
+ * adds field errors for BAD_REQUEST only and never lets an internal message or a stack out.
+ */
+import { initTRPC, TRPCError } from "@trpc/server";
+import superjson from "superjson";
+import { z } from "zod";
+import { type Actor, type HeaderBag, resolveActor } from "./auth/actor";
+import type { Db } from "./db/client";
+
+export interface CreateContextOptions {
+  db: Db;
+  headers: HeaderBag;
+  /** An already-authenticated caller (server-side callers); otherwise read from headers. */
+  actor?: Actor | null;
+}
+
+export function createTRPCContext(opts: CreateContextOptions) {
+  return { db: opts.db, headers: opts.headers, actor: opts.actor ?? null };
+}
+
+export type Context = ReturnType<typeof createTRPCContext>;
+
+export const INTERNAL_ERROR_MESSAGE = "Internal server error";
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    const internal = error.code === "INTERNAL_SERVER_ERROR";
+    return {
+      ...shape,
+      message: internal ? INTERNAL_ERROR_MESSAGE : shape.message,
+      data: {
+        ...shape.data,
+        stack: undefined,
+        zodError:
+          error.code === "BAD_REQUEST" && error.cause instanceof z.ZodError
+            ? z.flattenError(error.cause)
+            : null,
+      },
+    };
+  },
+});
+
+export const createCallerFactory = t.createCallerFactory;
+export const createTRPCRouter = t.router;
+export const publicProcedure = t.procedure;
+
+export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const actor = ctx.actor ?? (await resolveActor(ctx.db, ctx.headers));
+  return next({ ctx: { ...ctx, actor } });
+});
+
+export { TRPCError };
