@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import {
+  checkLabelConfig,
+  findUnstorableString,
+  labelConfigVariables,
+  taskDataError,
+} from "../src/index";
+
+describe("labelConfigVariables", () => {
+  it("lists $variables of object tags, nested ones dotted", () => {
+    const xml = `<View>
+      <Header value="$title"/>
+      <Image name="img" value="$image.url"/>
+      <Text name="text" value="$text"/>
+      <Choices name="sentiment" toName="text"><Choice value="positive"/></Choices>
+    </View>`;
+    expect(labelConfigVariables(xml)).toEqual(["image.url", "text"]);
+  });
+
+  it("takes the first $word of a value that is not a variable itself", () => {
+    expect(
+      labelConfigVariables('<View><Text name="t" value="Review: $review and $other"/></View>'),
+    ).toEqual(["review"]);
+    expect(labelConfigVariables('<View><Text name="t" value="static"/></View>')).toEqual([]);
+  });
+
+  it("ignores elements without a name, and lists a variable once", () => {
+    expect(
+      labelConfigVariables(
+        '<View><Choice value="$x"/><Text name="a" value="$t"/><HyperText name="b" value="$t"/></View>',
+      ),
+    ).toEqual(["t"]);
+  });
+
+  it("accepts the default empty config", () => {
+    expect(labelConfigVariables("<View></View>")).toEqual([]);
+  });
+
+  it("uses a real XML parser: attributes with > and entities, comments, CDATA", () => {
+    const xml = `<?xml version="1.0"?><!-- a > b --><View><Text name="t" value="$a" hint="x &gt; y"/><![CDATA[<Text name="no" value="$no"/>]]></View>`;
+    expect(labelConfigVariables(xml)).toEqual(["a"]);
+  });
+});
+
+describe("checkLabelConfig", () => {
+  it("explains malformed XML with a position", () => {
+    const check = checkLabelConfig('<View><Text name="t" value="$t"></View>');
+    expect(check.ok).toBe(false);
+    if (!check.ok) expect(check.error).toMatch(/not well-formed XML.*line 1/);
+  });
+
+  it("requires a <View> root, unique names and known toName targets", () => {
+    expect(checkLabelConfig("<Text name='a' value='$a'/>")).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/root/),
+    });
+    expect(
+      checkLabelConfig("<View><Text name='a' value='$a'/><Text name='a' value='$b'/></View>"),
+    ).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/two tags named "a"/),
+    });
+    expect(checkLabelConfig("<View><Choices name='c' toName='missing'/></View>")).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/no tag is named "missing"/),
+    });
+    expect(checkLabelConfig("")).toMatchObject({ ok: false });
+  });
+});
+
+describe("taskDataError", () => {
+  const check = checkLabelConfig(
+    '<View><Image name="i" value="$image"/><Text name="t" value="$meta.text"/></View>',
+  );
+  const tags = check.ok ? check.objectTags : [];
+
+  it("reports the first missing key, walking nested objects", () => {
+    expect(taskDataError(tags, {})?.message).toBe('"image" key is expected in task data');
+    expect(taskDataError(tags, { image: "a.png", meta: {} })?.message).toBe(
+      '"meta.text" key is expected in task data',
+    );
+    expect(taskDataError(tags, { image: "a.png", meta: { text: "x" }, extra: 1 })).toBeNull();
+  });
+
+  it("checks value types per tag", () => {
+    expect(taskDataError(tags, { image: 3, meta: { text: "x" } })?.message).toBe(
+      "data[\"image\"]=3 is of type 'number', but the object tag Image expects the following types: string, array",
+    );
+    expect(taskDataError(tags, { image: ["a", "b"], meta: { text: 12 } })).toBeNull();
+  });
+});
+
+describe("findUnstorableString", () => {
+  it("finds U+0000 and lone surrogates in values and keys, with the path", () => {
+    expect(findUnstorableString({ a: [{ b: "x\u0000" }] }, "data")).toMatchObject({
+      path: "data.a[0].b",
+    });
+    expect(findUnstorableString({ "a b": "\udc00" }, "data")).toMatchObject({
+      path: 'data["a b"]',
+    });
+    expect(findUnstorableString({ ok: "😀 é" }, "data")).toBeNull();
+  });
+});
