@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 
 /**
  * Every suite of the repository. The api suites run once on PGlite and, when
- * TEST_DATABASE_URL is set, once more on PostgreSQL. In CI both are required.
+ * TEST_DATABASE_URL is set, once more on PostgreSQL; the browser tests need Chromium. In CI
+ * nothing may be skipped.
  */
 const postgresUrl = process.env.TEST_DATABASE_URL;
 if (process.env.CI && !postgresUrl) {
@@ -12,10 +14,22 @@ if (!postgresUrl) {
   console.warn("TEST_DATABASE_URL is not set: the PostgreSQL suites are skipped (PGlite only).");
 }
 
+const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const hasChromium = existsSync(chromium);
+if (process.env.CI && !hasChromium) {
+  throw new Error(`CI must install Chromium (${chromium}) so that the browser tests run.`);
+}
+if (!hasChromium) {
+  console.warn(
+    `No Chromium at ${chromium}: the browser tests are skipped (apt-get install chromium).`,
+  );
+}
+
 export default defineConfig({
   test: {
     projects: [
       "packages/schema",
+      ...(hasChromium ? ["apps/web"] : []),
       {
         extends: "packages/api/vitest.config.ts",
         test: { root: "packages/api", name: "api (pglite)", env: { TEST_DRIVER: "pglite" } },

@@ -1,0 +1,62 @@
+/**
+ * Taskport's one process: builds the database once, serves /api/* (tRPC, REST, health) from
+ * packages/api's Node handler, and hands every other path to Next.js (custom-server mode), so
+ * the API never pays for Next's route handlers.
+ */
+import { createServer } from "node:http";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureAdmin, openDatabase } from "@taskport/api";
+import { createApiHandler } from "@taskport/api/http";
+import next from "next";
+import { readConfig } from "./src/server/config";
+import { setRuntime } from "./src/server/runtime";
+
+const dev = process.argv.includes("--dev");
+const config = readConfig();
+
+const db = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+console.log(
+  config.databaseUrl
+    ? "[taskport] database: PostgreSQL (DATABASE_URL)"
+    : `[taskport] database: embedded PGlite in ${config.pgliteDir}`,
+);
+if (config.admin) {
+  const admin = await ensureAdmin(db, config.admin);
+  console.log(
+    `[taskport] admin ${admin.email} is ready; use its token as "Authorization: Token <TASKPORT_ADMIN_TOKEN>".`,
+  );
+}
+setRuntime({ db });
+
+const api = await createApiHandler({ db, maxBodyBytes: config.maxBodyBytes });
+const app = next({ dev, dir: dirname(fileURLToPath(import.meta.url)) });
+await app.prepare();
+const handleNext = app.getRequestHandler();
+
+const server = createServer((req, res) => {
+  if (req.url === "/api" || req.url?.startsWith("/api/")) api.handle(req, res);
+  else void handleNext(req, res);
+});
+
+server.listen(config.port, config.host, () => {
+  console.log(
+    `[taskport] ready on http://localhost:${config.port} (${dev ? "development" : "production"})`,
+  );
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`[taskport] ${signal}: finishing in-flight requests`);
+  const closed = new Promise((resolve) => server.close(resolve));
+  server.closeIdleConnections();
+  await closed;
+  await api.close();
+  await app.close();
+  await db.$close();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

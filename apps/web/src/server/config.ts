@@ -1,0 +1,44 @@
+/** Everything the app reads from the environment, read once, with its defaults. */
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  pgliteDir: string;
+  maxBodyBytes: number | undefined;
+  admin: { email: string; password: string; token: string } | undefined;
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`${name} must be a positive integer, got "${value}".`);
+  return n;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const {
+    TASKPORT_ADMIN_EMAIL: email,
+    TASKPORT_ADMIN_PASSWORD: password,
+    TASKPORT_ADMIN_TOKEN: token,
+  } = env;
+  const adminParts = [email, password, token].filter(Boolean).length;
+  if (adminParts > 0 && adminParts < 3) {
+    throw new Error(
+      "Set all three of TASKPORT_ADMIN_EMAIL, TASKPORT_ADMIN_PASSWORD and TASKPORT_ADMIN_TOKEN, or none.",
+    );
+  }
+  return {
+    port: positiveInt("PORT", env.PORT) ?? 3000,
+    host: env.HOST || "0.0.0.0",
+    databaseUrl: env.DATABASE_URL || undefined,
+    pgliteDir: resolve(repoRoot, env.PGLITE_DIR || ".data/pglite"),
+    maxBodyBytes: positiveInt("TASKPORT_MAX_BODY_BYTES", env.TASKPORT_MAX_BODY_BYTES),
+    admin: email && password && token ? { email, password, token } : undefined,
+  };
+}

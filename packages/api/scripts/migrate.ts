@@ -1,0 +1,22 @@
+/** `pnpm db:migrate`: applies the committed migrations to DATABASE_URL (or to PGLITE_DIR). */
+import { resolve } from "node:path";
+import { openDatabase } from "../src/db";
+
+const databaseUrl = process.env.DATABASE_URL || undefined;
+const pgliteDir = resolve(
+  import.meta.dirname,
+  "..",
+  "..",
+  "..",
+  process.env.PGLITE_DIR || ".data/pglite",
+);
+const target = databaseUrl ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${pgliteDir}`;
+console.log(`Applying migrations to ${target}...`);
+try {
+  const db = await openDatabase({ databaseUrl, pgliteDir, poolSize: 1 });
+  await db.$close();
+  console.log("Migrations are up to date.");
+} catch (error) {
+  console.error(`Migration failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
