@@ -6,7 +6,7 @@
 import { createServer } from "node:http";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureAdmin, openDatabase } from "@taskport/api";
+import { ensureAdmin, loadSecretKey, openDatabase } from "@taskport/api";
 import { createApiHandler } from "@taskport/api/http";
 import next from "next";
 import { readConfig } from "./src/server/config";
@@ -27,9 +27,10 @@ if (config.admin) {
     `[taskport] admin ${admin.email} is ready; use its token as "Authorization: Token <TASKPORT_ADMIN_TOKEN>".`,
   );
 }
-setRuntime({ db });
+const secretKey = await loadSecretKey(db, config.secretKey);
+setRuntime({ db, secretKey });
 
-const api = await createApiHandler({ db, maxBodyBytes: config.maxBodyBytes });
+const api = await createApiHandler({ db, secretKey, maxBodyBytes: config.maxBodyBytes });
 const app = next({ dev, dir: dirname(fileURLToPath(import.meta.url)) });
 await app.prepare();
 const handleNext = app.getRequestHandler();

@@ -16,6 +16,8 @@ export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface ApiHandlerOptions {
   db: Db;
+  /** Signs personal access tokens and their access JWTs (see auth/secret.ts). */
+  secretKey?: Uint8Array;
   maxBodyBytes?: number;
   /** Where unexpected errors are reported, with the id a client can quote. */
   logError?: (id: string, error: unknown) => void;
@@ -52,7 +54,8 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     prefix: "/api/trpc",
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req }) => createTRPCContext({ db, headers: req.headers }),
+      createContext: ({ req }) =>
+        createTRPCContext({ db, headers: req.headers, secretKey: options.secretKey }),
       onError({ error }) {
         if (error.code === "INTERNAL_SERVER_ERROR") logError(randomUUID(), error.cause ?? error);
       },

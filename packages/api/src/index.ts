@@ -3,6 +3,7 @@ import { type AppRouter, appRouter } from "./root";
 import { createCallerFactory, createTRPCContext } from "./trpc";
 
 export type { Actor } from "./auth/actor";
+export { loadSecretKey } from "./auth/secret";
 export { type Db, openDatabase } from "./db";
 export {
   type AdminBootstrap,

@@ -5,7 +5,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z } from "zod";
-import { type Actor, type HeaderBag, resolveActor } from "./auth/actor";
+import { type Actor, type AuthOptions, type HeaderBag, resolveActor } from "./auth/actor";
 import type { Db } from "./db/client";
 
 export interface CreateContextOptions {
@@ -13,10 +13,13 @@ export interface CreateContextOptions {
   headers: HeaderBag;
   /** An already-authenticated caller (server-side callers); otherwise read from headers. */
   actor?: Actor | null;
+  /** The JWT signing key, for personal access tokens. */
+  secretKey?: Uint8Array;
 }
 
 export function createTRPCContext(opts: CreateContextOptions) {
-  return { db: opts.db, headers: opts.headers, actor: opts.actor ?? null };
+  const auth: AuthOptions = { secretKey: opts.secretKey };
+  return { db: opts.db, headers: opts.headers, actor: opts.actor ?? null, auth };
 }
 
 export type Context = ReturnType<typeof createTRPCContext>;
@@ -48,7 +51,7 @@ export const createTRPCRouter = t.router;
 export const publicProcedure = t.procedure;
 
 export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
-  const actor = ctx.actor ?? (await resolveActor(ctx.db, ctx.headers));
+  const actor = ctx.actor ?? (await resolveActor(ctx.db, ctx.headers, ctx.auth));
   return next({ ctx: { ...ctx, actor } });
 });
 

@@ -5,5 +5,6 @@ import { getRuntime } from "./runtime";
 
 /** A tRPC caller for server components, with the request's own headers (and so its caller). */
 export async function serverCaller() {
-  return createCaller(createTRPCContext({ db: getRuntime().db, headers: await headers() }));
+  const { db, secretKey } = getRuntime();
+  return createCaller(createTRPCContext({ db, secretKey, headers: await headers() }));
 }

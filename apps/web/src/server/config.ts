@@ -10,6 +10,7 @@ export interface AppConfig {
   databaseUrl: string | undefined;
   pgliteDir: string;
   maxBodyBytes: number | undefined;
+  secretKey: string | undefined;
   admin: { email: string; password: string; token: string } | undefined;
 }
 
@@ -39,6 +40,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     pgliteDir: resolve(repoRoot, env.PGLITE_DIR || ".data/pglite"),
     maxBodyBytes: positiveInt("TASKPORT_MAX_BODY_BYTES", env.TASKPORT_MAX_BODY_BYTES),
+    secretKey: env.TASKPORT_SECRET_KEY || undefined,
     admin: email && password && token ? { email, password, token } : undefined,
   };
 }

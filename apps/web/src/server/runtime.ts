@@ -7,6 +7,7 @@ import type { Db } from "@taskport/api";
 
 interface Runtime {
   db: Db;
+  secretKey: Uint8Array;
 }
 
 const KEY = Symbol.for("taskport.runtime");

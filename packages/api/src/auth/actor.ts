@@ -1,8 +1,14 @@
-/** Who is calling: resolved from the request's credentials, scoped to one organization. */
+/**
+ * Who is calling, from the request's credentials: `Authorization: Token <key>` (any amount of
+ * spaces: one SDK sends two), `X-Api-Key: <key>`, `Authorization: Bearer <access JWT>`, or the
+ * web app's session cookie. Every actor belongs to one organization, which scopes every lookup.
+ */
 import { TRPCError } from "@trpc/server";
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiTokens, users } from "../db/schema";
+import { verifyJwt } from "./jwt";
+import { actorForSession, sessionFromCookie } from "./session";
 import { hashToken } from "./tokens";
 
 export interface Actor {
@@ -18,21 +24,28 @@ export function readHeader(headers: HeaderBag, name: string): string | undefined
   return Array.isArray(value) ? value[0] : value;
 }
 
-export type Credentials = { kind: "token"; key: string } | { kind: "invalid" } | null;
+export type Credentials =
+  | { kind: "token"; key: string }
+  | { kind: "bearer"; jwt: string }
+  | { kind: "session"; secret: string }
+  | { kind: "invalid" }
+  | null;
 
-/**
- * `Authorization: Token <key>` with any amount of spaces (one SDK sends two), or
- * `X-Api-Key: <key>`. An Authorization header of another scheme is not ours to judge.
- */
 export function credentialsFrom(headers: HeaderBag): Credentials {
   const authorization = readHeader(headers, "authorization");
-  if (authorization !== undefined) {
-    const match = /^\s*token\s+(\S+)\s*$/i.exec(authorization);
-    if (match?.[1]) return { kind: "token", key: match[1] };
-    if (/^\s*token\b/i.test(authorization)) return { kind: "invalid" };
+  if (authorization !== undefined && authorization.trim() !== "") {
+    const match = /^\s*(token|bearer)\s+(\S+)\s*$/i.exec(authorization);
+    if (match?.[1] && match[2]) {
+      return match[1].toLowerCase() === "token"
+        ? { kind: "token", key: match[2] }
+        : { kind: "bearer", jwt: match[2] };
+    }
+    if (/^\s*(token|bearer)\b/i.test(authorization)) return { kind: "invalid" };
   }
   const apiKey = readHeader(headers, "x-api-key")?.trim();
   if (apiKey) return { kind: "token", key: apiKey };
+  const session = sessionFromCookie(readHeader(headers, "cookie"));
+  if (session) return { kind: "session", secret: session };
   return null;
 }
 
@@ -44,17 +57,69 @@ export async function actorForToken(db: Db, key: string): Promise<Actor | null> 
     .select({ userId: users.id, organizationId: users.organizationId })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(and(eq(apiTokens.tokenHash, hashToken(key)), isNull(apiTokens.revokedAt)))
+    .where(
+      and(
+        eq(apiTokens.tokenHash, hashToken(key)),
+        eq(apiTokens.kind, "key"),
+        isNull(apiTokens.revokedAt),
+      ),
+    )
     .limit(1);
   return row ?? null;
 }
 
-export async function resolveActor(db: Db, headers: HeaderBag): Promise<Actor> {
+/** The owner of a personal access token that is still valid (not revoked). */
+export async function actorForPat(db: Db, tokenId: number, userId: number): Promise<Actor | null> {
+  const [row] = await db
+    .select({ userId: users.id, organizationId: users.organizationId })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(
+      and(
+        eq(apiTokens.id, tokenId),
+        eq(apiTokens.userId, userId),
+        eq(apiTokens.kind, "pat"),
+        isNull(apiTokens.revokedAt),
+      ),
+    )
+    .limit(1);
+  return row ?? null;
+}
+
+export interface AuthOptions {
+  /** Signs and verifies JWTs; without it Bearer tokens are refused. */
+  secretKey?: Uint8Array;
+}
+
+export async function resolveActor(
+  db: Db,
+  headers: HeaderBag,
+  options: AuthOptions = {},
+): Promise<Actor> {
   const credentials = credentialsFrom(headers);
-  if (!credentials) throw new TRPCError({ code: "UNAUTHORIZED", message: NOT_AUTHENTICATED });
-  if (credentials.kind === "invalid")
-    throw new TRPCError({ code: "UNAUTHORIZED", message: INVALID_TOKEN });
-  const actor = await actorForToken(db, credentials.key);
-  if (!actor) throw new TRPCError({ code: "UNAUTHORIZED", message: INVALID_TOKEN });
-  return actor;
+  const invalid = (message = INVALID_TOKEN) => new TRPCError({ code: "UNAUTHORIZED", message });
+  if (!credentials) throw invalid(NOT_AUTHENTICATED);
+  switch (credentials.kind) {
+    case "invalid":
+      throw invalid();
+    case "token": {
+      const actor = await actorForToken(db, credentials.key);
+      if (!actor) throw invalid();
+      return actor;
+    }
+    case "bearer": {
+      if (!options.secretKey) throw invalid();
+      const check = await verifyJwt(options.secretKey, credentials.jwt, "access");
+      if (!check.ok)
+        throw invalid(check.reason === "expired" ? "Token is expired." : INVALID_TOKEN);
+      const actor = await actorForPat(db, check.claims.tokenId, check.claims.userId);
+      if (!actor) throw invalid();
+      return actor;
+    }
+    case "session": {
+      const actor = await actorForSession(db, credentials.secret);
+      if (!actor) throw invalid("Your session has ended: log in again.");
+      return actor;
+    }
+  }
 }

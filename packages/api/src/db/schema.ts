@@ -5,12 +5,15 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
+  real,
   text,
   timestamp,
   uniqueIndex,
@@ -35,6 +38,9 @@ export const users = pgTable(
     // Stored lower-cased so that one address is one account.
     email: text().notNull(),
     passwordHash: text(),
+    // Consecutive failed logins, and the time before which logging in is refused.
+    failedLogins: integer().notNull().default(0),
+    lockedUntil: timestamp({ withTimezone: true, mode: "date" }),
     createdAt: createdAt(),
   },
   (t) => [
@@ -51,6 +57,9 @@ export const apiTokens = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     name: text().notNull().default("default"),
+    // "key": a secret sent as `Token <key>` or `X-Api-Key`; "pat": a personal access token, a
+    // long-lived refresh JWT exchanged at /api/token/refresh/ for short-lived access JWTs.
+    kind: text().$type<"key" | "pat">().notNull().default("key"),
     // SHA-256 of the secret: the secret itself is shown once and never stored.
     tokenHash: text().notNull(),
     createdAt: createdAt(),
@@ -107,7 +116,9 @@ export const tasks = pgTable(
     commentCount: integer().notNull().default(0),
     unresolvedCommentCount: integer().notNull().default(0),
     lastCommentUpdatedAt: timestamp({ withTimezone: true, mode: "date" }),
-    fileUploadId: bigint({ mode: "number" }),
+    fileUploadId: bigint({ mode: "number" }).references((): AnyPgColumn => fileUploads.id, {
+      onDelete: "set null",
+    }),
     createdBy: integer().references(() => users.id, { onDelete: "set null" }),
     updatedBy: integer().references(() => users.id, { onDelete: "set null" }),
     createdAt: createdAt(),
@@ -118,5 +129,120 @@ export const tasks = pgTable(
     // Partial: most tasks are never updated, and these only serve ON DELETE SET NULL of users.
     index("tasks_created_by_idx").on(t.createdBy).where(sql`${t.createdBy} is not null`),
     index("tasks_updated_by_idx").on(t.updatedBy).where(sql`${t.updatedBy} is not null`),
+    index("tasks_file_upload_id_idx").on(t.fileUploadId).where(sql`${t.fileUploadId} is not null`),
   ],
 );
+
+export const fileUploads = pgTable(
+  "file_uploads",
+  {
+    id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    projectId: integer()
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    createdBy: integer().references(() => users.id, { onDelete: "set null" }),
+    fileName: text().notNull(),
+    format: text().notNull(),
+    size: bigint({ mode: "number" }).notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("file_uploads_project_id_idx").on(t.projectId),
+    index("file_uploads_created_by_idx").on(t.createdBy).where(sql`${t.createdBy} is not null`),
+  ],
+);
+
+export const annotations = pgTable(
+  "annotations",
+  {
+    id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    taskId: bigint({ mode: "number" })
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    projectId: integer()
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    result: jsonb().$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
+    wasCancelled: boolean().notNull().default(false),
+    completedBy: integer().references(() => users.id, { onDelete: "set null" }),
+    leadTime: real(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("annotations_task_id_idx").on(t.taskId),
+    index("annotations_project_id_idx").on(t.projectId),
+    index("annotations_completed_by_idx")
+      .on(t.completedBy)
+      .where(sql`${t.completedBy} is not null`),
+  ],
+);
+
+export const predictions = pgTable(
+  "predictions",
+  {
+    id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    taskId: bigint({ mode: "number" })
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    projectId: integer()
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    result: jsonb().$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
+    score: real(),
+    modelVersion: text().notNull().default(""),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("predictions_task_id_idx").on(t.taskId),
+    index("predictions_project_id_idx").on(t.projectId),
+  ],
+);
+
+/** Browser sessions; the cookie holds a random secret, the table only its SHA-256. */
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    userId: integer()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenHash: text().notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp({ withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("sessions_token_hash_key").on(t.tokenHash),
+    index("sessions_user_id_idx").on(t.userId),
+  ],
+);
+
+/**
+ * Responses of creates sent with an Idempotency-Key, so that a replay within the retention
+ * window answers the first response and creates nothing.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    organizationId: integer()
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    operation: text().notNull(),
+    key: text().notNull(),
+    // SHA-256 of the request (its body and the parameters that shape the result).
+    requestHash: text().notNull(),
+    statusCode: integer().notNull(),
+    response: jsonb().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ name: "idempotency_keys_pkey", columns: [t.organizationId, t.operation, t.key] }),
+    index("idempotency_keys_created_at_idx").on(t.createdAt),
+  ],
+);
+
+/** Server-wide settings shared by every process, such as the JWT signing key. */
+export const settings = pgTable("settings", {
+  key: text().primaryKey(),
+  value: text().notNull(),
+});

@@ -2,7 +2,7 @@
 import { TRPCError } from "@trpc/server";
 import { and, eq, isNull } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
-import { hashPassword, MIN_PASSWORD_LENGTH } from "../auth/passwords";
+import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "../auth/passwords";
 import { generateToken, hashToken, TOKEN_PATTERN } from "../auth/tokens";
 import type { Db } from "../db/client";
 import { apiTokens, organizations, users } from "../db/schema";
@@ -121,3 +121,46 @@ export async function ensureAdmin(db: Db, admin: AdminBootstrap): Promise<Create
   }
   return user;
 }
+
+export const MAX_FAILED_LOGINS = 5;
+export const LOCKOUT_MINUTES = 15;
+const INVALID_LOGIN = "The email or the password is wrong.";
+
+/**
+ * Checks an email and password. After MAX_FAILED_LOGINS wrong passwords in a row the account
+ * refuses logins for LOCKOUT_MINUTES, so that passwords cannot be guessed at network speed.
+ * An unknown email costs the same hash as a known one, so timing does not tell them apart.
+ */
+export async function verifyLogin(db: Db, email: string, password: string): Promise<CreatedUser> {
+  const normalized = email.trim().toLowerCase();
+  const [user] = await db.select().from(users).where(eq(users.email, normalized));
+  if (user?.lockedUntil && user.lockedUntil > new Date()) {
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: `Too many failed logins: try again after ${user.lockedUntil.toISOString()}.`,
+    });
+  }
+  const ok = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, password);
+  if (!user || !user.passwordHash || !ok) {
+    if (user) {
+      const failed = user.failedLogins + 1;
+      await db
+        .update(users)
+        .set({
+          failedLogins: failed >= MAX_FAILED_LOGINS ? 0 : failed,
+          lockedUntil:
+            failed >= MAX_FAILED_LOGINS ? new Date(Date.now() + LOCKOUT_MINUTES * 60_000) : null,
+        })
+        .where(eq(users.id, user.id));
+    }
+    throw new TRPCError({ code: "UNAUTHORIZED", message: INVALID_LOGIN });
+  }
+  if (user.failedLogins > 0 || user.lockedUntil) {
+    await db.update(users).set({ failedLogins: 0, lockedUntil: null }).where(eq(users.id, user.id));
+  }
+  return { id: user.id, email: user.email, organizationId: user.organizationId };
+}
+
+// An argon2 hash of a random string, verified against when the email is unknown.
+const DUMMY_HASH =
+  "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0bXbC3I6Sj2Sx3cG9lWkS3tG2gSxj0N0Xr5p2m3JY1Q";

@@ -32,9 +32,7 @@ export const testDriver = (): "pglite" | "postgres" => {
 };
 
 async function truncateAll(db: Db): Promise<void> {
-  await db.execute(
-    sql`truncate table tasks, projects, api_tokens, users, organizations restart identity cascade`,
-  );
+  await db.execute(sql`truncate table organizations restart identity cascade`);
 }
 
 export function withDatabaseUrl(base: string, database: string): string {
