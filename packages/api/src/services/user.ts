@@ -141,7 +141,7 @@ export async function verifyLogin(db: Db, email: string, password: string): Prom
     });
   }
   const ok = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, password);
-  if (!user || !user.passwordHash || !ok) {
+  if (!user?.passwordHash || !ok) {
     if (user) {
       const failed = user.failedLogins + 1;
       await db
