@@ -4,12 +4,19 @@ import { createCallerFactory, createTRPCContext } from "./trpc";
 
 export type { Actor } from "./auth/actor";
 export { loadSecretKey } from "./auth/secret";
+export {
+  actorForSession,
+  createSession,
+  deleteSession,
+  SESSION_COOKIE,
+} from "./auth/session";
 export { type Db, openDatabase } from "./db";
 export {
   type AdminBootstrap,
   createApiToken,
   createUserWithOrganization,
   ensureAdmin,
+  verifyLogin,
 } from "./services/user";
 export { type AppRouter, appRouter, createCallerFactory, createTRPCContext };
 

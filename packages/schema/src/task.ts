@@ -32,7 +32,11 @@ export type TaskUpdateInput = z.infer<typeof TaskUpdateInput>;
 export const TaskByIdInput = z.object({ id: TaskId });
 export type TaskByIdInput = z.infer<typeof TaskByIdInput>;
 
-export const TaskListInput = PageInput.extend({ project: ProjectId });
+export const TaskListInput = PageInput.extend({
+  project: ProjectId,
+  /** `-inner_id` lists the newest tasks first (the web app's table). */
+  ordering: z.enum(["inner_id", "-inner_id"]).default("inner_id"),
+});
 export type TaskListInput = z.input<typeof TaskListInput>;
 
 /** The created task: the 18 fields of Label Studio's response, same names, same order. */

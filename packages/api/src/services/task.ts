@@ -14,7 +14,7 @@ import {
   taskDataError,
 } from "@taskport/schema";
 
-import { and, asc, eq, getTableColumns, sql, sum } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, sql, sum } from "drizzle-orm";
 import type { z } from "zod";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
@@ -184,7 +184,7 @@ export async function listTasks(
       .select()
       .from(tasks)
       .where(eq(tasks.projectId, project.id))
-      .orderBy(asc(tasks.innerId))
+      .orderBy(input.ordering === "-inner_id" ? desc(tasks.innerId) : asc(tasks.innerId))
       .limit(input.page_size)
       .offset((input.page - 1) * input.page_size),
     db
