@@ -77,6 +77,20 @@ describe("inner_id under concurrency", () => {
     expect(await innerIds(project.id)).toEqual(range(40));
   });
 
+  it("creates queued for a project deleted meanwhile all fail with 404 and leave nothing", async () => {
+    const tenant = await createTenant(tdb.db);
+    const project = await tenant.caller.project.create({ title: "Doomed" });
+    const creates = range(30).map((i) =>
+      tenant.caller.task.create({ data: { i }, project: project.id }),
+    );
+    const deletion = tenant.caller.project.delete({ id: project.id });
+    const outcomes = await Promise.allSettled([...creates, deletion]);
+    const failed = outcomes.slice(0, 30).filter((o) => o.status === "rejected");
+    for (const f of failed)
+      expect((f as PromiseRejectedResult).reason).toMatchObject({ code: "NOT_FOUND" });
+    expect(await innerIds(project.id)).toEqual([]);
+  });
+
   it("the database itself refuses a duplicate inner_id in a project", async () => {
     const tenant = await createTenant(tdb.db);
     const project = await tenant.caller.project.create({ title: "Unique" });

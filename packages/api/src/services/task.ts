@@ -21,6 +21,7 @@ import type { Db } from "../db/client";
 import { projects, tasks } from "../db/schema";
 import { notFound, validationError } from "../errors";
 import { checkPage, findProject, PROJECT_NOT_FOUND } from "./project";
+import { insertTask } from "./task-writer";
 
 type TaskRow = typeof tasks.$inferSelect;
 
@@ -128,32 +129,15 @@ export async function createTask(db: Db, actor: Actor, body: unknown): Promise<T
   const data = body.data as Record<string, unknown>;
   const projectId = project.id;
 
-  return db.transaction(async (tx) => {
-    // Row lock on the project: concurrent creates into one project queue here, each taking
-    // the next inner_id; a rolled-back create gives its number back with the rollback.
-    const [counter] = await tx
-      .update(projects)
-      .set({
-        lastInnerId: sql`${projects.lastInnerId} + 1`,
-        taskNumber: sql`${projects.taskNumber} + 1`,
-      })
-      .where(eq(projects.id, projectId))
-      .returning({ innerId: projects.lastInnerId });
-    if (!counter) throw notFound(PROJECT_NOT_FOUND);
-    const [row] = await tx
-      .insert(tasks)
-      .values({
-        projectId,
-        innerId: counter.innerId,
-        data,
-        meta: meta as Record<string, unknown>,
-        overlap,
-        createdBy: actor.userId,
-      })
-      .returning();
-    if (!row) throw new Error("task insert returned no row");
-    return toTask(row);
+  // Written with concurrent creates into the same project in one transaction (task-writer.ts).
+  const row = await insertTask(db, {
+    projectId,
+    data,
+    meta: meta as Record<string, unknown>,
+    overlap,
+    createdBy: actor.userId,
   });
+  return toTask(row);
 }
 
 async function findTask(db: Db, actor: Actor, id: number) {
