@@ -1,26 +1,34 @@
+import Link from "next/link";
+import { redirect } from "next/navigation";
 import { serverCaller } from "~/server/caller";
+import { currentActor } from "~/server/session";
 
 // Rendered per request: it reports the database's state now.
 export const dynamic = "force-dynamic";
 
 export default async function HomePage() {
+  if (await currentActor()) redirect("/projects");
   const caller = await serverCaller();
   const health = await caller.health.check();
   return (
-    <section className="card">
+    <section className="card stack">
       <h1>Taskport</h1>
-      <p>Create labeling tasks through a typed tRPC API or Label Studio&apos;s REST API.</p>
+      <p>
+        Create labeling tasks in the browser, through a typed tRPC API, or with Label Studio&apos;s
+        REST API and SDKs.
+      </p>
+      <p className="actions">
+        <Link href="/signup" className="btn btn-primary">
+          Sign up
+        </Link>
+        <Link href="/login" className="btn">
+          Log in
+        </Link>
+      </p>
       <p role="status" data-testid="health">
         Database ({health.database}):{" "}
         <strong>{health.status === "ok" ? "ready" : "unavailable"}</strong>
       </p>
-      <h2>Create a task</h2>
-      <pre>
-        {`curl -X POST http://localhost:3000/api/trpc/task.create \\
-  -H "Authorization: Token $TASKPORT_ADMIN_TOKEN" \\
-  -H "Content-Type: application/json" \\
-  -d '{"json": {"data": {"text": "Hello"}, "project": 1}}'`}
-      </pre>
     </section>
   );
 }
