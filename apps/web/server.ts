@@ -15,7 +15,11 @@ import { setRuntime } from "./src/server/runtime";
 const dev = process.argv.includes("--dev");
 const config = readConfig();
 
-const db = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+const db = await openDatabase({
+  databaseUrl: config.databaseUrl,
+  pgliteDir: config.pgliteDir,
+  poolSize: config.poolSize,
+});
 console.log(
   config.databaseUrl
     ? "[taskport] database: PostgreSQL (DATABASE_URL)"
@@ -31,18 +35,22 @@ const secretKey = await loadSecretKey(db, config.secretKey);
 setRuntime({ db, secretKey });
 
 const api = await createApiHandler({ db, secretKey, maxBodyBytes: config.maxBodyBytes });
-const app = next({ dev, dir: dirname(fileURLToPath(import.meta.url)) });
-await app.prepare();
-const handleNext = app.getRequestHandler();
+// API-only processes (TASKPORT_API_ONLY=1) serve /api/* without loading Next.js at all: the
+// shape for extra API workers behind a load balancer.
+const app = config.apiOnly
+  ? undefined
+  : next({ dev, dir: dirname(fileURLToPath(import.meta.url)) });
+await app?.prepare();
+const handleNext = app?.getRequestHandler();
 
 const server = createServer((req, res) => {
-  if (req.url === "/api" || req.url?.startsWith("/api/")) api.handle(req, res);
+  if (req.url === "/api" || req.url?.startsWith("/api/") || !handleNext) api.handle(req, res);
   else void handleNext(req, res);
 });
 
 server.listen(config.port, config.host, () => {
   console.log(
-    `[taskport] ready on http://localhost:${config.port} (${dev ? "development" : "production"})`,
+    `[taskport] ready on http://localhost:${config.port} (${config.apiOnly ? "API only" : dev ? "development" : "production"})`,
   );
 });
 
@@ -55,7 +63,7 @@ async function shutdown(signal: string) {
   server.closeIdleConnections();
   await closed;
   await api.close();
-  await app.close();
+  await app?.close();
   await db.$close();
   process.exit(0);
 }

@@ -64,3 +64,52 @@ export function mapDbError(error: unknown, what: string): never {
     });
   throw error;
 }
+
+// Connection-level failures: the server is down, restarting, or unreachable. These are not
+// the client's fault and not a bug; they answer 503 so that clients retry.
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
+const UNAVAILABLE_ERRNO = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
+
+export const DATABASE_UNAVAILABLE =
+  "The database is unavailable right now: nothing was written. Try again shortly.";
+
+/** Whether an error means the database could not be reached (rather than a bad query). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (
+    let e: unknown = error, depth = 0;
+    e && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    const code = (e as { code?: unknown }).code;
+    if (
+      typeof code === "string" &&
+      (UNAVAILABLE_ERRNO.has(code) || UNAVAILABLE_SQLSTATE.test(code))
+    )
+      return true;
+  }
+  return false;
+}
+
+/** The error a client should see: a database outage becomes SERVICE_UNAVAILABLE (503). */
+export function toClientError(error: unknown): unknown {
+  if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") return error;
+  if (isDatabaseUnavailable(error)) {
+    return new TRPCError({
+      code: "SERVICE_UNAVAILABLE",
+      message: DATABASE_UNAVAILABLE,
+      cause: error,
+    });
+  }
+  return error;
+}

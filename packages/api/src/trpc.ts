@@ -7,6 +7,7 @@ import superjson from "superjson";
 import { z } from "zod";
 import { type Actor, type AuthOptions, type HeaderBag, resolveActor } from "./auth/actor";
 import type { Db } from "./db/client";
+import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from "./errors";
 
 export interface CreateContextOptions {
   db: Db;
@@ -48,9 +49,25 @@ const t = initTRPC.context<Context>().create({
 
 export const createCallerFactory = t.createCallerFactory;
 export const createTRPCRouter = t.router;
-export const publicProcedure = t.procedure;
 
-export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
+/** Every procedure: a database outage reaches the client as 503, not as an internal error. */
+export const publicProcedure = t.procedure.use(async ({ next }) => {
+  const result = await next();
+  if (
+    !result.ok &&
+    result.error.code === "INTERNAL_SERVER_ERROR" &&
+    isDatabaseUnavailable(result.error.cause)
+  ) {
+    throw new TRPCError({
+      code: "SERVICE_UNAVAILABLE",
+      message: DATABASE_UNAVAILABLE,
+      cause: result.error.cause,
+    });
+  }
+  return result;
+});
+
+export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const actor = ctx.actor ?? (await resolveActor(ctx.db, ctx.headers, ctx.auth));
   return next({ ctx: { ...ctx, actor } });
 });

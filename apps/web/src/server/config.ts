@@ -11,6 +11,9 @@ export interface AppConfig {
   pgliteDir: string;
   maxBodyBytes: number | undefined;
   secretKey: string | undefined;
+  /** PostgreSQL connections this process may hold. */
+  poolSize: number | undefined;
+  apiOnly: boolean;
   admin: { email: string; password: string; token: string } | undefined;
 }
 
@@ -41,6 +44,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     pgliteDir: resolve(repoRoot, env.PGLITE_DIR || ".data/pglite"),
     maxBodyBytes: positiveInt("TASKPORT_MAX_BODY_BYTES", env.TASKPORT_MAX_BODY_BYTES),
     secretKey: env.TASKPORT_SECRET_KEY || undefined,
+    poolSize: positiveInt("DATABASE_POOL_SIZE", env.DATABASE_POOL_SIZE),
+    apiOnly: env.TASKPORT_API_ONLY === "1" || env.TASKPORT_API_ONLY === "true",
     admin: email && password && token ? { email, password, token } : undefined,
   };
 }
