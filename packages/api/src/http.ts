@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify from "fastify";
 import type { Db } from "./db/client";
+import { restRoutes } from "./rest";
 import { type AppRouter, appRouter } from "./root";
 import { checkDatabase } from "./services/health";
 import { createTRPCContext } from "./trpc";
@@ -60,6 +61,14 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
         if (error.code === "INTERNAL_SERVER_ERROR") logError(randomUUID(), error.cause ?? error);
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
+  });
+
+  // Label Studio's REST API: every other /api path.
+  await app.register(restRoutes, {
+    db,
+    secretKey: options.secretKey,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    logError,
   });
 
   await app.ready();

@@ -7,6 +7,10 @@
 import { errors, jwtVerify, SignJWT } from "jose";
 
 export const ACCESS_TOKEN_SECONDS = 5 * 60;
+// SDK 2.x takes a key for a PAT only when it is a JWT with an `exp` in the future, so refresh
+// JWTs carry one, far ahead (Label Studio's default lifetime, ~200 years): revoking the row
+// is what ends a PAT.
+export const REFRESH_TOKEN_SECONDS = 73_000 * 24 * 3600;
 const ALGORITHM = "HS256";
 
 export type TokenType = "refresh" | "access";
@@ -25,7 +29,7 @@ export async function signJwt(
     .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
     .setIssuedAt()
     .setJti(`${claims.tokenId}.${crypto.randomUUID()}`);
-  if (type === "access") jwt.setExpirationTime(`${ACCESS_TOKEN_SECONDS}s`);
+  jwt.setExpirationTime(`${type === "access" ? ACCESS_TOKEN_SECONDS : REFRESH_TOKEN_SECONDS}s`);
   return jwt.sign(secret);
 }
 

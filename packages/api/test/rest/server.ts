@@ -1,0 +1,119 @@
+/**
+ * The API handler on a real HTTP server (port 0) over a test database, and a small client
+ * that sends exactly the bytes and headers a test gives it.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type ApiHandler, createApiHandler } from "../../src/http";
+import { createTestDatabase, type TestDatabase } from "../support/db";
+
+export interface RestServer {
+  tdb: TestDatabase;
+  base: string;
+  secretKey: Uint8Array;
+  /** Ids of the unexpected errors the server logged. */
+  logged: string[];
+  close(): Promise<void>;
+}
+
+export async function startRestServer(maxBodyBytes = 64 * 1024): Promise<RestServer> {
+  const tdb = await createTestDatabase();
+  const secretKey = new TextEncoder().encode("a test signing key of at least 32 bytes");
+  const logged: string[] = [];
+  const api: ApiHandler = await createApiHandler({
+    db: tdb.db,
+    secretKey,
+    maxBodyBytes,
+    logError: (id) => logged.push(id),
+  });
+  const server: Server = createServer(api.handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    tdb,
+    base,
+    secretKey,
+    logged,
+    async close() {
+      await new Promise((resolve) => server.close(resolve));
+      await api.close();
+      await tdb.close();
+    },
+  };
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed JSON body (undefined when empty). */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+  body: any;
+}
+
+export interface SendOptions {
+  headers?: Record<string, string>;
+  /** Sent as JSON (with its content type) unless a string, Buffer or FormData. */
+  json?: unknown;
+  body?: string | Buffer | FormData | URLSearchParams;
+}
+
+export async function send(
+  base: string,
+  method: string,
+  path: string,
+  options: SendOptions = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | Buffer | FormData | URLSearchParams | undefined = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers["content-type"] ??= "application/json";
+  }
+  const res = await fetch(`${base}${path}`, { method, headers, body, redirect: "manual" });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, body: parsed };
+}
+
+export const ERROR_KEYS = ["id", "status_code", "version", "detail", "exc_info"];
+export const VALIDATION_KEYS = [...ERROR_KEYS, "validation_errors"];
+
+export const TASK_KEYS = [
+  "id",
+  "data",
+  "meta",
+  "created_at",
+  "updated_at",
+  "is_labeled",
+  "overlap",
+  "inner_id",
+  "total_annotations",
+  "cancelled_annotations",
+  "total_predictions",
+  "comment_count",
+  "unresolved_comment_count",
+  "last_comment_updated_at",
+  "project",
+  "updated_by",
+  "file_upload",
+  "comment_authors",
+];
+
+export const PROJECT_KEYS = [
+  "id",
+  "title",
+  "description",
+  "label_config",
+  "maximum_annotations",
+  "organization",
+  "created_by",
+  "created_at",
+  "updated_at",
+  "task_number",
+];
