@@ -2,6 +2,7 @@ import { healthRouter } from "./routers/health";
 import { projectRouter } from "./routers/project";
 import { taskRouter } from "./routers/task";
 import { tokenRouter } from "./routers/token";
+import { userRouter } from "./routers/user";
 import { createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -9,6 +10,7 @@ export const appRouter = createTRPCRouter({
   project: projectRouter,
   task: taskRouter,
   token: tokenRouter,
+  user: userRouter,
 });
 
 export type AppRouter = typeof appRouter;

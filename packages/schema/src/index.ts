@@ -1,3 +1,4 @@
+export * from "./import";
 export * from "./json-text";
 export * from "./label-config";
 export * from "./openapi";

@@ -64,6 +64,27 @@ export async function createUserWithOrganization(
   }
 }
 
+/** A new user in the caller's organization (`taskport users create`). */
+export async function createUserInOrganization(
+  db: Db,
+  actor: Actor,
+  params: { email: string; password: string },
+): Promise<CreatedUser> {
+  const email = normalizeEmail(params.email);
+  checkPassword(params.password);
+  const passwordHash = await hashPassword(params.password);
+  try {
+    const [user] = await db
+      .insert(users)
+      .values({ organizationId: actor.organizationId, email, passwordHash })
+      .returning({ id: users.id, email: users.email, organizationId: users.organizationId });
+    if (!user) throw new Error("user insert returned no row");
+    return user;
+  } catch (error) {
+    mapDbError(error, `A user with the email ${email}`);
+  }
+}
+
 /** Creates an API token for the caller; the secret is returned here once and never again. */
 export async function createApiToken(
   db: Db,

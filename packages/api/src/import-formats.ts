@@ -1,0 +1,166 @@
+/**
+ * Readers for the import formats (JSON array or object, JSON Lines, CSV, TSV, plain text):
+ * each turns a byte stream into an async sequence of raw items, one at a time, so that memory
+ * stays bounded whatever the file size. No SQL here: the CLI reads its files with the same
+ * code as the server (`@taskport/api/import-formats`).
+ */
+
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
+import { parse as parseCsv } from "csv-parse";
+import streamArray from "stream-json/streamers/stream-array.js";
+
+export const IMPORT_FORMATS = ["json", "jsonl", "csv", "tsv", "txt"] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+/**
+ * The data key of a line of a text file (Label Studio's `$undefined$`): the import renames it
+ * to the project's only data variable, or to `text`.
+ */
+export const UNDEFINED_DATA_KEY = "$undefined$";
+
+/** A file the reader cannot parse: the client's fault, with what to fix. */
+export class ImportFormatError extends Error {
+  override name = "ImportFormatError";
+}
+
+export function formatOfFileName(name: string): ImportFormat | null {
+  const match = /\.([a-z0-9]+)$/i.exec(name.trim());
+  const ext = match?.[1]?.toLowerCase();
+  if (ext === "ndjson") return "jsonl";
+  return IMPORT_FORMATS.find((f) => f === ext) ?? null;
+}
+
+/** Formats whose rows may hold one URL each, as Label Studio flags them (`could_be_tasks_list`). */
+export function couldBeTasksList(format: ImportFormat): boolean {
+  return format === "csv" || format === "tsv" || format === "txt";
+}
+
+type ByteSource = AsyncIterable<Buffer | Uint8Array | string>;
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Yields the items of `input` read as `format`, in order. */
+export function readItems(input: ByteSource, format: ImportFormat): AsyncGenerator<unknown> {
+  switch (format) {
+    case "json":
+      return readJson(input);
+    case "jsonl":
+      return readJsonLines(input);
+    case "csv":
+      return readDelimited(input, ",", "CSV");
+    case "tsv":
+      return readDelimited(input, "\t", "TSV");
+    case "txt":
+      return readTextLines(input);
+  }
+}
+
+/**
+ * A JSON array is streamed element by element; any other JSON value (a single task object) is
+ * read whole, which the request's byte limit bounds.
+ */
+async function* readJson(input: ByteSource): AsyncGenerator<unknown> {
+  const iterator = input[Symbol.asyncIterator]();
+  const head: (Buffer | Uint8Array | string)[] = [];
+  let first: string | undefined;
+  while (first === undefined) {
+    const next = await iterator.next();
+    if (next.done) break;
+    head.push(next.value);
+    const text = typeof next.value === "string" ? next.value : Buffer.from(next.value).toString();
+    const match = /[^\s\uFEFF]/.exec(text);
+    if (match) first = match[0];
+  }
+  if (first === undefined)
+    throw new ImportFormatError("The JSON is empty: send an array of tasks.");
+  const rest = (async function* () {
+    yield* head;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next())
+      yield next.value;
+  })();
+  if (first !== "[") {
+    const chunks: Buffer[] = [];
+    for await (const chunk of rest)
+      chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk));
+    try {
+      yield JSON.parse(
+        Buffer.concat(chunks)
+          .toString("utf8")
+          .replace(/^\uFEFF/, ""),
+      );
+    } catch (error) {
+      throw new ImportFormatError(`The JSON is not valid: ${describe(error)}.`);
+    }
+    return;
+  }
+  const items = Readable.from(rest).pipe(streamArray.withParserAsStream());
+  try {
+    for await (const { value } of items as AsyncIterable<{ key: number; value: unknown }>) {
+      yield value;
+    }
+  } catch (error) {
+    throw new ImportFormatError(`The JSON is not valid: ${describe(error)}.`);
+  } finally {
+    items.destroy();
+  }
+}
+
+async function* lines(input: ByteSource): AsyncGenerator<string> {
+  const reader = createInterface({
+    input: Readable.from(input),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  let first = true;
+  for await (const line of reader) {
+    yield first ? line.replace(/^\uFEFF/, "") : line;
+    first = false;
+  }
+}
+
+async function* readJsonLines(input: ByteSource): AsyncGenerator<unknown> {
+  let lineNumber = 0;
+  for await (const line of lines(input)) {
+    lineNumber += 1;
+    if (line.trim() === "") continue;
+    try {
+      yield JSON.parse(line);
+    } catch (error) {
+      throw new ImportFormatError(`Line ${lineNumber} is not valid JSON: ${describe(error)}.`);
+    }
+  }
+}
+
+async function* readTextLines(input: ByteSource): AsyncGenerator<unknown> {
+  for await (const line of lines(input)) {
+    if (line.trim() === "") continue;
+    yield { [UNDEFINED_DATA_KEY]: line };
+  }
+}
+
+/** CSV and TSV: the first row names the columns; every later row is one task's data. */
+async function* readDelimited(
+  input: ByteSource,
+  delimiter: string,
+  name: string,
+): AsyncGenerator<unknown> {
+  const parser = Readable.from(input).pipe(
+    parseCsv({
+      columns: (header: string[]) => header.map((column) => column.trim()),
+      delimiter,
+      // Files edited on several systems mix line endings.
+      record_delimiter: ["\r\n", "\n", "\r"],
+      bom: true,
+      skip_empty_lines: true,
+    }),
+  );
+  try {
+    for await (const record of parser as AsyncIterable<Record<string, string>>) yield record;
+  } catch (error) {
+    throw new ImportFormatError(`The ${name} is not valid: ${describe(error)}.`);
+  } finally {
+    parser.destroy();
+  }
+}

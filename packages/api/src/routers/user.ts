@@ -1,0 +1,16 @@
+import type { TRPCRouterRecord } from "@trpc/server";
+import { z } from "zod";
+import { createUserInOrganization } from "../services/user";
+import { protectedProcedure } from "../trpc";
+
+/** The service checks the email's form and the password's length with clear messages. */
+const UserCreateInput = z.object({
+  email: z.string().max(254),
+  password: z.string().max(1024),
+});
+
+export const userRouter = {
+  create: protectedProcedure
+    .input(UserCreateInput)
+    .mutation(({ ctx, input }) => createUserInOrganization(ctx.db, ctx.actor, input)),
+} satisfies TRPCRouterRecord;

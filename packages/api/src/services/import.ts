@@ -1,0 +1,490 @@
+/**
+ * Bulk import: one service behind REST `POST /api/projects/{id}/import`, tRPC `task.import`
+ * and the CLI. Items arrive as async sequences (parsed incrementally from files or bodies),
+ * are checked with the rules of a single create, and are written in large batches inside one
+ * transaction: all or nothing per request (contract section 4).
+ *
+ * inner_id: the first batch takes the project row's lock with one `UPDATE ... + n RETURNING`,
+ * held until commit, and every batch numbers its tasks from the counter it moved. Single
+ * creates take the same lock, so numbers stay unique and dense under any concurrency, and
+ * nothing ever counts the project's tasks: the cost of an import does not grow with the
+ * project.
+ */
+import {
+  findUnstorableString,
+  type ImportResult,
+  MAX_IMPORT_TASKS,
+  type TaskImportInput,
+  taskDataError,
+} from "@taskport/schema";
+import { and, asc, between, eq, inArray, sql } from "drizzle-orm";
+import type { z } from "zod";
+import type { Actor } from "../auth/actor";
+import type { Db } from "../db/client";
+import { fileUploads, projects, tasks, users } from "../db/schema";
+import { notFound, validationError } from "../errors";
+import {
+  couldBeTasksList,
+  type ImportFormat,
+  ImportFormatError,
+  UNDEFINED_DATA_KEY,
+} from "../import-formats";
+import { withIdempotencyKey } from "./idempotency";
+import { findProject, PROJECT_NOT_FOUND } from "./project";
+import { objectTagsOf } from "./task";
+
+export { MAX_IMPORT_TASKS };
+export const MAX_IMPORT_ERRORS = 100;
+/** Tasks per INSERT; a batch is also cut at BATCH_BYTES of JSON so that memory stays bounded. */
+export const BATCH_TASKS = 5000;
+const BATCH_BYTES = 16 * 1024 * 1024;
+const MAX_ID = 2_147_483_647;
+
+const DATA_SUFFIX = ' [assume: item["data"] = task root with values]';
+const FLAT_SUFFIX = " [assume: item as is = task root with values] ";
+
+export interface ImportFile {
+  name: string;
+  format: ImportFormat;
+  /** Bytes read from the file, asked once it has been read whole. */
+  size?: () => number;
+}
+
+export interface ImportSource {
+  items: AsyncIterable<unknown> | Iterable<unknown>;
+  /** Set for an uploaded file: a `file_uploads` row is made and its tasks point to it. */
+  file?: ImportFile;
+}
+
+export interface ImportParams {
+  /** The project id as the client sent it. */
+  project: unknown;
+  sources: ImportSource[];
+  commitToProject?: boolean;
+  returnTaskIds?: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+interface PreparedAnnotation {
+  result: unknown[];
+  was_cancelled: boolean;
+  completed_by: number | null;
+  lead_time: number | null;
+}
+
+interface PreparedPrediction {
+  result: unknown[];
+  score: number | null;
+  model_version: string;
+}
+
+interface PreparedTask {
+  data: Json;
+  meta: Json;
+  annotations: PreparedAnnotation[];
+  predictions: PreparedPrediction[];
+}
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function preview(item: unknown): string {
+  const text = JSON.stringify(item) ?? String(item);
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/** A user id as Label Studio exports it: a number, or `{id: n, ...}`. */
+function userIdOf(raw: unknown): number | null | "invalid" {
+  if (raw === undefined || raw === null) return null;
+  const id = isObject(raw) ? raw.id : raw;
+  return typeof id === "number" && Number.isInteger(id) && id > 0 && id <= MAX_ID ? id : "invalid";
+}
+
+function prepareAnnotation(raw: unknown, n: number): PreparedAnnotation | string {
+  if (!isObject(raw)) return `annotations[${n}] must be a dict`;
+  const result = raw.result ?? [];
+  if (!Array.isArray(result)) return `annotations[${n}].result must be a list`;
+  const cancelled = raw.was_cancelled ?? false;
+  if (typeof cancelled !== "boolean") return `annotations[${n}].was_cancelled must be a boolean`;
+  const completedBy = userIdOf(raw.completed_by);
+  if (completedBy === "invalid")
+    return `annotations[${n}].completed_by must be a user id (an integer)`;
+  const leadTime = raw.lead_time ?? null;
+  if (leadTime !== null && typeof leadTime !== "number")
+    return `annotations[${n}].lead_time must be a number`;
+  return { result, was_cancelled: cancelled, completed_by: completedBy, lead_time: leadTime };
+}
+
+function preparePrediction(raw: unknown, n: number): PreparedPrediction | string {
+  if (!isObject(raw)) return `predictions[${n}] must be a dict`;
+  const result = raw.result ?? [];
+  if (!Array.isArray(result)) return `predictions[${n}].result must be a list`;
+  const score = raw.score ?? null;
+  if (score !== null && (typeof score !== "number" || !Number.isFinite(score)))
+    return `predictions[${n}].score must be a number`;
+  const version = raw.model_version ?? "";
+  if (typeof version !== "string" && typeof version !== "number")
+    return `predictions[${n}].model_version must be a string`;
+  return { result, score, model_version: String(version) };
+}
+
+function prepareList<T>(
+  raw: unknown,
+  field: string,
+  prepare: (value: unknown, n: number) => T | string,
+): T[] | string {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) return `${field} must be a list`;
+  const out: T[] = [];
+  for (let n = 0; n < raw.length; n++) {
+    const prepared = prepare(raw[n], n);
+    if (typeof prepared === "string") return prepared;
+    out.push(prepared);
+  }
+  return out;
+}
+
+/**
+ * One item, checked as a single create checks its body (contract section 1, points 6 to 9),
+ * plus its inline annotations and predictions. Returns the task or the message of its error.
+ */
+function prepareItem(
+  item: unknown,
+  labelConfig: string,
+  undefinedKey: string,
+): PreparedTask | string {
+  if (!isObject(item)) return "Task[data] must be dict or list";
+  const structured = Object.hasOwn(item, "data");
+  const suffix = structured ? DATA_SUFFIX : FLAT_SUFFIX;
+  let data = structured ? item.data : item;
+  if (data === null) return "data: This field may not be null.";
+  if (!isObject(data)) return "Task[data] must be dict or list";
+  if (Object.hasOwn(data, UNDEFINED_DATA_KEY)) {
+    const { [UNDEFINED_DATA_KEY]: value, ...rest } = data;
+    data = { ...rest, [undefinedKey]: value };
+  }
+  const dataError = taskDataError(objectTagsOf(labelConfig), data as Json);
+  if (dataError) return dataError.message + suffix;
+  const meta = structured ? (item.meta ?? {}) : {};
+  if (!isObject(meta)) return "Task[meta] must be dict or list";
+  const annotations = structured
+    ? prepareList(item.annotations, "annotations", prepareAnnotation)
+    : [];
+  if (typeof annotations === "string") return annotations;
+  const predictions = structured
+    ? prepareList(item.predictions, "predictions", preparePrediction)
+    : [];
+  if (typeof predictions === "string") return predictions;
+  for (const [field, value] of [
+    ["data", data],
+    ["meta", meta],
+    ["annotations", annotations],
+    ["predictions", predictions],
+  ] as const) {
+    const bad = findUnstorableString(value, field);
+    if (bad) return `The string at ${bad.path} ${bad.reason}.`;
+  }
+  return { data: data as Json, meta, annotations, predictions };
+}
+
+/** The key a text line's `$undefined$` becomes: the config's only variable, else `text`. */
+function undefinedKeyOf(labelConfig: string): string {
+  const variables = new Set(
+    objectTagsOf(labelConfig)
+      .map((tag) => tag.variable?.split(".")[0])
+      .filter((v): v is string => Boolean(v)),
+  );
+  const [only] = variables;
+  return variables.size === 1 && only ? only : "text";
+}
+
+function parseProjectId(raw: unknown): number | null {
+  if (typeof raw === "number" && Number.isInteger(raw)) return raw;
+  if (typeof raw === "string" && /^\d+$/.test(raw.trim())) return Number(raw.trim());
+  return null;
+}
+
+/**
+ * Writes one batch: moves the project's counter by its size (taking or re-entering the row
+ * lock) and inserts its tasks, annotations and predictions with one statement each. The rows
+ * travel as one JSON parameter expanded by `jsonb_to_recordset`, which costs one round trip
+ * and no per-row parameters whatever the batch size, on both drivers.
+ */
+async function writeBatch(
+  tx: Db,
+  actor: Actor,
+  project: { id: number; overlap: number },
+  fileUploadId: number | null,
+  batch: PreparedTask[],
+  returnTaskIds: boolean,
+): Promise<number[]> {
+  const n = batch.length;
+  const [counter] = await tx
+    .update(projects)
+    .set({
+      lastInnerId: sql`${projects.lastInnerId} + ${n}`,
+      taskNumber: sql`${projects.taskNumber} + ${n}`,
+    })
+    .where(eq(projects.id, project.id))
+    .returning({ last: projects.lastInnerId });
+  if (!counter) throw notFound(PROJECT_NOT_FOUND);
+  const first = counter.last - n + 1;
+
+  // completed_by must name a user of the caller's organization; any other id (an export from
+  // another server, or another tenant's user) becomes the importing user.
+  const named = new Set<number>();
+  for (const task of batch)
+    for (const a of task.annotations) if (a.completed_by !== null) named.add(a.completed_by);
+  const members = new Set<number>();
+  if (named.size > 0) {
+    const rows = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.organizationId, actor.organizationId), inArray(users.id, [...named])));
+    for (const row of rows) members.add(row.id);
+  }
+
+  const taskRows = [];
+  const annotationRows = [];
+  const predictionRows = [];
+  for (let i = 0; i < n; i++) {
+    const task = batch[i] as PreparedTask;
+    const innerId = first + i;
+    let done = 0;
+    let cancelled = 0;
+    for (const a of task.annotations) {
+      if (a.was_cancelled) cancelled++;
+      else done++;
+      annotationRows.push({
+        inner_id: innerId,
+        result: a.result,
+        was_cancelled: a.was_cancelled,
+        completed_by:
+          a.completed_by !== null && members.has(a.completed_by) ? a.completed_by : actor.userId,
+        lead_time: a.lead_time,
+      });
+    }
+    for (const p of task.predictions) predictionRows.push({ inner_id: innerId, ...p });
+    taskRows.push({
+      inner_id: innerId,
+      data: task.data,
+      meta: task.meta,
+      is_labeled: done >= project.overlap,
+      total_annotations: done,
+      cancelled_annotations: cancelled,
+      total_predictions: task.predictions.length,
+    });
+  }
+
+  await tx.execute(sql`
+    insert into tasks (project_id, inner_id, data, meta, overlap, is_labeled, total_annotations,
+      cancelled_annotations, total_predictions, file_upload_id, created_by)
+    select ${project.id}, r.inner_id, r.data, r.meta, ${project.overlap}, r.is_labeled,
+      r.total_annotations, r.cancelled_annotations, r.total_predictions,
+      ${fileUploadId}::bigint, ${actor.userId}
+    from jsonb_to_recordset(${JSON.stringify(taskRows)}::jsonb) as r(inner_id bigint, data jsonb,
+      meta jsonb, is_labeled boolean, total_annotations integer, cancelled_annotations integer,
+      total_predictions integer)`);
+  // Annotations and predictions find their task by (project_id, inner_id), the unique index.
+  if (annotationRows.length > 0) {
+    await tx.execute(sql`
+      insert into annotations (task_id, project_id, result, was_cancelled, completed_by, lead_time)
+      select t.id, t.project_id, r.result, r.was_cancelled, r.completed_by, r.lead_time
+      from jsonb_to_recordset(${JSON.stringify(annotationRows)}::jsonb) as r(inner_id bigint,
+        result jsonb, was_cancelled boolean, completed_by integer, lead_time real)
+      join tasks t on t.project_id = ${project.id} and t.inner_id = r.inner_id`);
+  }
+  if (predictionRows.length > 0) {
+    await tx.execute(sql`
+      insert into predictions (task_id, project_id, result, score, model_version)
+      select t.id, t.project_id, r.result, r.score, r.model_version
+      from jsonb_to_recordset(${JSON.stringify(predictionRows)}::jsonb) as r(inner_id bigint,
+        result jsonb, score real, model_version text)
+      join tasks t on t.project_id = ${project.id} and t.inner_id = r.inner_id`);
+  }
+  if (!returnTaskIds) return [];
+  const ids = await tx
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(and(eq(tasks.projectId, project.id), between(tasks.innerId, first, counter.last)))
+    .orderBy(asc(tasks.innerId));
+  return ids.map((row) => row.id);
+}
+
+/**
+ * Imports items into a project. Throws NOT_FOUND for a project outside the caller's
+ * organization, BAD_REQUEST with up to 100 `Error at item {i}: ... :: {item}` messages (and
+ * writes nothing), or BAD_REQUEST past MAX_IMPORT_TASKS.
+ */
+export async function importTasks(
+  db: Db,
+  actor: Actor,
+  params: ImportParams,
+): Promise<ImportResult> {
+  const started = performance.now();
+  const id = parseProjectId(params.project);
+  const project =
+    id !== null && id > 0 && id <= MAX_ID ? await findProject(db, actor, id) : undefined;
+  if (!project) throw notFound(PROJECT_NOT_FOUND);
+  const commit = params.commitToProject ?? true;
+  const returnTaskIds = commit && (params.returnTaskIds ?? false);
+  const undefinedKey = undefinedKeyOf(project.labelConfig);
+  const target = { id: project.id, overlap: project.maximumAnnotations };
+
+  const run = async (tx: Db | null): Promise<ImportResult> => {
+    const errors: string[] = [];
+    const taskIds: number[] = [];
+    const fileUploadIds: number[] = [];
+    const foundFormats: Record<string, number> = {};
+    let columns: Set<string> | null = null;
+    let couldBeList = false;
+    let index = 0;
+    let annotationCount = 0;
+    let predictionCount = 0;
+
+    for (const source of params.sources) {
+      let fileUploadId: number | null = null;
+      if (source.file) {
+        const ext = `.${source.file.format}`;
+        foundFormats[ext] = (foundFormats[ext] ?? 0) + 1;
+        couldBeList ||= couldBeTasksList(source.file.format);
+        if (tx) {
+          const [upload] = await tx
+            .insert(fileUploads)
+            .values({
+              projectId: project.id,
+              createdBy: actor.userId,
+              fileName: source.file.name,
+              format: ext,
+            })
+            .returning({ id: fileUploads.id });
+          if (!upload) throw new Error("file upload insert returned no row");
+          fileUploadId = upload.id;
+          fileUploadIds.push(upload.id);
+        }
+      }
+      let batch: PreparedTask[] = [];
+      let batchBytes = 0;
+      const flush = async () => {
+        if (tx && batch.length > 0 && errors.length === 0) {
+          const ids = await writeBatch(tx, actor, target, fileUploadId, batch, returnTaskIds);
+          for (const taskId of ids) taskIds.push(taskId);
+        }
+        batch = [];
+        batchBytes = 0;
+      };
+      try {
+        for await (const item of source.items) {
+          if (index >= MAX_IMPORT_TASKS) {
+            throw validationError({}, [
+              `An import holds at most ${MAX_IMPORT_TASKS.toLocaleString("en-US")} tasks: split this one into several requests.`,
+            ]);
+          }
+          const prepared = prepareItem(item, project.labelConfig, undefinedKey);
+          if (typeof prepared === "string") {
+            errors.push(`Error at item ${index}: ${prepared} :: ${preview(item)}`);
+            if (errors.length >= MAX_IMPORT_ERRORS) break;
+          } else if (errors.length === 0) {
+            annotationCount += prepared.annotations.length;
+            predictionCount += prepared.predictions.length;
+            const keys = Object.keys(prepared.data);
+            columns = columns === null ? new Set(keys) : columns;
+            if (columns.size > 0 && columns.size !== keys.length) {
+              const here = new Set(keys);
+              for (const key of columns) if (!here.has(key)) columns.delete(key);
+            }
+            if (tx) {
+              batch.push(prepared);
+              // Cut by size too: a few thousand large tasks must not become one huge statement.
+              batchBytes += estimateBytes(prepared);
+              if (batch.length >= BATCH_TASKS || batchBytes >= BATCH_BYTES) await flush();
+            }
+          }
+          index++;
+        }
+      } catch (error) {
+        if (error instanceof ImportFormatError) {
+          const where = source.file ? `${source.file.name}: ` : "";
+          throw validationError({}, [`${where}${error.message}`]);
+        }
+        throw error;
+      }
+      if (errors.length >= MAX_IMPORT_ERRORS) break;
+      await flush();
+      if (tx && fileUploadId !== null && source.file?.size) {
+        await tx
+          .update(fileUploads)
+          .set({ size: source.file.size() })
+          .where(eq(fileUploads.id, fileUploadId));
+      }
+    }
+    if (errors.length > 0) throw validationError({}, errors);
+    if (index === 0) {
+      throw validationError({}, [
+        "No tasks found in the import: send a JSON array of tasks or a file with at least one row.",
+      ]);
+    }
+    const result: ImportResult = {
+      task_count: index,
+      annotation_count: annotationCount,
+      prediction_count: predictionCount,
+      duration: (performance.now() - started) / 1000,
+      file_upload_ids: fileUploadIds,
+      could_be_tasks_list: couldBeList,
+      found_formats: foundFormats,
+      data_columns: [...(columns ?? [])].sort(),
+    };
+    if (returnTaskIds) result.task_ids = taskIds;
+    return result;
+  };
+
+  if (!commit) return run(null);
+  return db.transaction((tx) =>
+    run(Object.assign(tx, { $driver: db.$driver, $close: async () => {} }) as unknown as Db),
+  );
+}
+
+/** A quick over-estimate of a task's JSON size, to cut batches by bytes as well as count. */
+function estimateBytes(task: PreparedTask): number {
+  let bytes = 64;
+  const walk = (value: unknown, depth: number): void => {
+    if (typeof value === "string") bytes += value.length * 2 + 2;
+    else if (typeof value === "number" || typeof value === "boolean" || value === null) bytes += 8;
+    else if (depth > 32) bytes += 64;
+    else if (Array.isArray(value)) for (const v of value) walk(v, depth + 1);
+    else if (typeof value === "object")
+      for (const [k, v] of Object.entries(value as Json)) {
+        bytes += k.length + 4;
+        walk(v, depth + 1);
+      }
+  };
+  walk(task.data, 0);
+  walk(task.meta, 0);
+  walk(task.annotations, 0);
+  walk(task.predictions, 0);
+  return bytes;
+}
+
+/** `task.import`: a typed array of items, with an optional idempotency key. */
+export async function importTaskItems(
+  db: Db,
+  actor: Actor,
+  input: z.output<typeof TaskImportInput>,
+): Promise<ImportResult> {
+  const { idempotencyKey, ...request } = input;
+  const outcome = await withIdempotencyKey(
+    db,
+    actor,
+    { operation: "task.import", key: idempotencyKey, request },
+    (txDb) =>
+      importTasks(txDb, actor, {
+        project: input.project,
+        sources: [{ items: input.items }],
+        commitToProject: input.commitToProject,
+        returnTaskIds: input.returnTaskIds,
+      }),
+  );
+  return outcome.response;
+}
