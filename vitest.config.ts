@@ -44,6 +44,10 @@ export default defineConfig({
                 env: { TEST_DRIVER: "postgres", TEST_DATABASE_URL: postgresUrl },
               },
             },
+            {
+              extends: "packages/reliability/vitest.config.ts",
+              test: { root: "packages/reliability", env: { TEST_DATABASE_URL: postgresUrl } },
+            },
           ]
         : []),
     ],

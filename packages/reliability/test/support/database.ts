@@ -1,0 +1,91 @@
+/**
+ * PostgreSQL for the reliability suites: a fresh database on TEST_DATABASE_URL's server, or a
+ * throwaway cluster of the suite's own (initdb on a free port) for tests that stop the server.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migratePostgres } from "@taskport/api/db";
+import postgres from "postgres";
+import { freePort } from "./server";
+
+export function requirePostgresUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error("The reliability suites need TEST_DATABASE_URL (a PostgreSQL server).");
+  return url;
+}
+
+export async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = requirePostgresUrl();
+  const name = `taskport_rel_${randomBytes(5).toString("hex")}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  await migratePostgres(url.toString());
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end({ timeout: 5 });
+    },
+  };
+}
+
+function pgBin(): string {
+  const base = "/usr/lib/postgresql";
+  const version = existsSync(base) ? readdirSync(base).sort().pop() : undefined;
+  const bin = version ? join(base, version, "bin") : "";
+  if (!bin || !existsSync(join(bin, "initdb"))) throw new Error("PostgreSQL's server binaries (initdb, pg_ctl) are not installed.");
+  return bin;
+}
+
+/** Runs a PostgreSQL binary as the postgres user (the server refuses to run as root). */
+function asPostgres(command: string): void {
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot) execFileSync("su", ["postgres", "-s", "/bin/sh", "-c", command], { stdio: "pipe" });
+  else execFileSync("/bin/sh", ["-c", command], { stdio: "pipe" });
+}
+
+export interface Cluster {
+  url: string;
+  stop(mode?: "fast" | "immediate"): void;
+  start(): void;
+  destroy(): void;
+}
+
+export async function createCluster(): Promise<Cluster> {
+  const bin = pgBin();
+  const dir = mkdtempSync(join(tmpdir(), "taskport-pg-"));
+  const data = join(dir, "data");
+  const sock = join(dir, "sock");
+  mkdirSync(sock);
+  chmodSync(dir, 0o777);
+  chmodSync(sock, 0o777);
+  if (process.getuid?.() === 0) execFileSync("chown", ["-R", "postgres:postgres", dir]);
+  const port = await freePort();
+  asPostgres(`${bin}/initdb -D ${data} --auth=trust -U postgres -E UTF8 >/dev/null`);
+  const start = () =>
+    asPostgres(
+      `${bin}/pg_ctl -D ${data} -o "-p ${port} -k ${sock} -c listen_addresses=127.0.0.1" -l ${dir}/pg.log -w start >/dev/null`,
+    );
+  start();
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    start,
+    stop(mode = "fast") {
+      asPostgres(`${bin}/pg_ctl -D ${data} -m ${mode} -w stop >/dev/null`);
+    },
+    destroy() {
+      try {
+        asPostgres(`${bin}/pg_ctl -D ${data} -m immediate -w stop >/dev/null`);
+      } catch {
+        // already stopped
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
