@@ -53,3 +53,66 @@ export function findUnstorableString(
   }
   return null;
 }
+
+/**
+ * Explicit limits on task JSON, so that a hostile or broken client gets a clear 400 instead of
+ * exhausting the server or the database (PostgreSQL refuses very deep jsonb with a stack error).
+ */
+export const JSON_LIMITS = {
+  maxDepth: 100,
+  maxNodes: 100_000,
+  maxStringLength: 5_000_000,
+} as const;
+
+/** The first place where `value` exceeds JSON_LIMITS, or holds a number JSON cannot keep. */
+export function findJsonLimitExceeded(
+  value: unknown,
+  path: string,
+): { path: string; message: string } | null {
+  let nodes = 0;
+  const walk = (
+    v: unknown,
+    at: string,
+    depth: number,
+  ): { path: string; message: string } | null => {
+    nodes += 1;
+    if (nodes > JSON_LIMITS.maxNodes) {
+      return {
+        path,
+        message: `${path} has more than ${JSON_LIMITS.maxNodes} values and keys in all; split it up.`,
+      };
+    }
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      return { path: at, message: `The number at ${at} is out of range.` };
+    }
+    if (typeof v === "string" && v.length > JSON_LIMITS.maxStringLength) {
+      return {
+        path: at,
+        message: `The string at ${at} is longer than ${JSON_LIMITS.maxStringLength} characters.`,
+      };
+    }
+    if (v === null || typeof v !== "object") return null;
+    if (depth >= JSON_LIMITS.maxDepth) {
+      return { path: at, message: `${at} is nested deeper than ${JSON_LIMITS.maxDepth} levels.` };
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const found = walk(v[i], `${at}[${i}]`, depth + 1);
+        if (found) return found;
+      }
+      return null;
+    }
+    for (const [key, child] of Object.entries(v)) {
+      if (key.length > JSON_LIMITS.maxStringLength) {
+        return {
+          path: at,
+          message: `A key in ${at} is longer than ${JSON_LIMITS.maxStringLength} characters.`,
+        };
+      }
+      const found = walk(child, `${at}${pathPart(key)}`, depth + 1);
+      if (found) return found;
+    }
+    return null;
+  };
+  return walk(value, path, 0);
+}

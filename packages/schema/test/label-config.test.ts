@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   checkLabelConfig,
+  findJsonLimitExceeded,
   findUnstorableString,
   labelConfigVariables,
   taskDataError,
@@ -99,5 +100,23 @@ describe("findUnstorableString", () => {
       path: 'data["a b"]',
     });
     expect(findUnstorableString({ ok: "😀 é" }, "data")).toBeNull();
+  });
+});
+
+describe("findJsonLimitExceeded", () => {
+  it("refuses deep nesting, too many values, huge strings and non-finite numbers", () => {
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 150; i++) deep = [deep];
+    expect(findJsonLimitExceeded({ deep }, "data")?.message).toMatch(
+      /nested deeper than 100 levels/,
+    );
+    expect(
+      findJsonLimitExceeded({ many: Array.from({ length: 100_001 }, () => 1) }, "data")?.message,
+    ).toMatch(/more than 100000 values/);
+    expect(findJsonLimitExceeded({ s: "x".repeat(5_000_001) }, "data")?.path).toBe("data.s");
+    expect(findJsonLimitExceeded({ n: Number.POSITIVE_INFINITY }, "meta")?.message).toBe(
+      "The number at meta.n is out of range.",
+    );
+    expect(findJsonLimitExceeded({ ok: [1, { a: "b" }] }, "data")).toBeNull();
   });
 });

@@ -5,6 +5,7 @@
  */
 import {
   checkLabelConfig,
+  findJsonLimitExceeded,
   findUnstorableString,
   type ObjectTag,
   type Task,
@@ -89,6 +90,8 @@ function checkTaskContent(labelConfig: string, data: unknown, meta: unknown): vo
     ["data", data],
     ["meta", meta],
   ] as const) {
+    const tooBig = findJsonLimitExceeded(value, field);
+    if (tooBig) throw validationError({ [field]: [tooBig.message] });
     const bad = findUnstorableString(value, field);
     if (bad) throw validationError({ [field]: [`The string at ${bad.path} ${bad.reason}.`] });
   }
