@@ -37,14 +37,19 @@ export function restErrorBody(
 
 // Django REST framework's wording for a missing field, which scripts written for Label Studio
 // may match on; every other message is Zod's or the service's own.
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && issue.input === undefined) return "This field is required.";
-  return issue.message;
+const drfMessages: z.core.$ZodErrorMap = (issue) =>
+  issue.code === "invalid_type" && issue.input === undefined
+    ? "This field is required."
+    : undefined;
+
+/** Parses a request body with a schema of @taskport/schema, in DRF's words where they differ. */
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  return schema.parse(body, { error: drfMessages });
 }
 
 /** Field errors of a ZodError in DRF's shape: `{field: [...], non_field_errors: [...]}`. */
 export function validationErrorsOf(error: z.ZodError): ValidationErrors {
-  const { formErrors, fieldErrors } = z.flattenError(error, issueMessage);
+  const { formErrors, fieldErrors } = z.flattenError(error);
   const errors: ValidationErrors = {};
   for (const [field, messages] of Object.entries(fieldErrors)) {
     if (Array.isArray(messages) && messages.length > 0) errors[field] = messages as string[];

@@ -20,6 +20,7 @@ import {
 } from "../services/project";
 import type { RestOptions } from "./auth";
 import { type FormFieldTypes, readBody } from "./body";
+import { parseBody } from "./errors";
 import { pageQuery, pageUrl } from "./paging";
 import { resource } from "./resource";
 
@@ -48,7 +49,7 @@ export function projectRoutes(app: FastifyInstance, options: RestOptions): void 
       };
     },
     async POST({ request, reply, actor }) {
-      const body = ProjectCreateInput.parse(await readBody(request, PROJECT_FORM_FIELDS));
+      const body = parseBody(ProjectCreateInput, await readBody(request, PROJECT_FORM_FIELDS));
       return reply.code(201).send(await createProject(db, actor, body));
     },
   });
@@ -58,7 +59,7 @@ export function projectRoutes(app: FastifyInstance, options: RestOptions): void 
     async PATCH({ request, actor }) {
       const id = projectIdParam(request);
       const body = await readBody(request, PROJECT_FORM_FIELDS);
-      return updateProject(db, actor, ProjectUpdateInput.parse(withId(body, id)));
+      return updateProject(db, actor, parseBody(ProjectUpdateInput, withId(body, id)));
     },
     async DELETE({ request, reply, actor }) {
       await deleteProject(db, actor, projectIdParam(request));

@@ -16,6 +16,7 @@ import {
 } from "../services/task";
 import type { RestOptions } from "./auth";
 import { type FormFieldTypes, readBody } from "./body";
+import { parseBody } from "./errors";
 import { pageQuery, queryParam } from "./paging";
 import { resource } from "./resource";
 
@@ -50,7 +51,7 @@ export function taskRoutes(app: FastifyInstance, options: RestOptions): void {
       // An id beyond the column's range names no project: the same 404 as a missing one.
       const project = ProjectId.safeParse(Number(rawProject));
       if (!project.success) throw notFound(PROJECT_NOT_FOUND);
-      const input = TaskListInput.parse({ ...pageQuery(request), project: project.data });
+      const input = parseBody(TaskListInput, { ...pageQuery(request), project: project.data });
       return listTasks(db, actor, input);
     },
   });
@@ -65,7 +66,7 @@ export function taskRoutes(app: FastifyInstance, options: RestOptions): void {
           "The request body must be a JSON object of the fields to change.",
         ]);
       }
-      return updateTask(db, actor, TaskUpdateInput.parse({ ...body, id }));
+      return updateTask(db, actor, parseBody(TaskUpdateInput, { ...body, id }));
     },
     async DELETE({ request, reply, actor }) {
       await deleteTask(db, actor, taskIdParam(request));

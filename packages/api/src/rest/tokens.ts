@@ -9,6 +9,7 @@ import { notFound } from "../errors";
 import { createToken, listTokens, refreshAccessToken, revokeToken } from "../services/token";
 import type { RestOptions } from "./auth";
 import { readBody } from "./body";
+import { parseBody } from "./errors";
 import { publicResource, resource } from "./resource";
 
 function tokenIdParam(request: FastifyRequest): number {
@@ -24,7 +25,7 @@ export function tokenRoutes(app: FastifyInstance, options: RestOptions): void {
   resource(app, options, "/api/tokens/", {
     GET: ({ actor }) => listTokens(db, actor),
     async POST({ request, reply, actor }) {
-      const input = TokenCreateInput.parse(await readBody(request));
+      const input = parseBody(TokenCreateInput, await readBody(request));
       return reply.code(201).send(await createToken(db, actor, input, secretKey));
     },
   });
@@ -38,7 +39,7 @@ export function tokenRoutes(app: FastifyInstance, options: RestOptions): void {
 
   publicResource(app, "/api/token/refresh/", {
     async POST(request) {
-      const { refresh } = TokenRefreshInput.parse(await readBody(request));
+      const { refresh } = parseBody(TokenRefreshInput, await readBody(request));
       return refreshAccessToken(db, refresh, secretKey);
     },
   });
