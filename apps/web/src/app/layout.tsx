@@ -38,7 +38,10 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                 </>
               )}
               <li>
-                <Link href="/api-reference">API reference</Link>
+                {/* Not prefetched: another part of the app that may not be deployed with this one. */}
+                <Link href="/api-reference" prefetch={false}>
+                  API reference
+                </Link>
               </li>
               {actor ? (
                 <li>

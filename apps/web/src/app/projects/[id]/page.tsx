@@ -28,7 +28,7 @@ export default async function ProjectPage({ params }: { params: Promise<{ id: st
           {project.description && <p className="muted">{project.description}</p>}
         </div>
         <div className="actions">
-          <Link href={`/projects/${project.id}/import`} className="btn">
+          <Link href={`/projects/${project.id}/import`} prefetch={false} className="btn">
             Import
           </Link>
           <Link href={`/projects/${project.id}/edit`} className="btn">
