@@ -7,6 +7,8 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import packageJson from "../package.json" with { type: "json" };
+import { DATABASE_UNAVAILABLE } from "../src/errors";
+import { toRestError } from "../src/rest";
 import {
   type Answer,
   ERROR_KEYS,
@@ -672,6 +674,17 @@ describe("GET /api/openapi.json", () => {
     const task = answer.body.components.schemas.Task;
     expect(Object.keys(task.properties)).toEqual(TASK_KEYS);
     expect(task.properties.created_at).toEqual({ type: "string", format: "date-time" });
+  });
+
+  it("answers 503 with Retry-After when the database cannot be reached", () => {
+    const outage = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), {
+      code: "ECONNREFUSED",
+    });
+    const mapped = toRestError(outage, { maxBodyBytes: MAX_BODY });
+    expect(mapped.statusCode).toBe(503);
+    expect(mapped.headers).toEqual({ "retry-after": "1" });
+    expect(mapped.body).toMatchObject({ status_code: 503, detail: DATABASE_UNAVAILABLE });
+    expect(mapped.internal).toBeUndefined();
   });
 
   it("logs unexpected errors under the id it answers with, and tells nothing else", async () => {

@@ -11,6 +11,7 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import packageJson from "../../package.json" with { type: "json" };
+import { toClientError } from "../errors";
 import { INTERNAL_ERROR_MESSAGE } from "../trpc";
 
 export const API_VERSION: string = packageJson.version;
@@ -83,10 +84,11 @@ const TOO_LARGE_CODES = new Set([
 
 /** Maps any thrown value to its status, body and headers. */
 export function toRestError(
-  error: unknown,
+  thrown: unknown,
   context: { contentType?: string; maxBodyBytes: number },
 ): RestError {
   const headers: Record<string, string> = {};
+  const error = toClientError(thrown);
   if (error instanceof z.ZodError) {
     return {
       statusCode: 400,
@@ -103,10 +105,12 @@ export function toRestError(
           : { [NON_FIELD_ERRORS]: [error.message] };
       return { statusCode, headers, body: restErrorBody(statusCode, VALIDATION_ERROR, fields) };
     }
-    if (statusCode >= 500) {
+    if (error.code === "INTERNAL_SERVER_ERROR") {
       const body = restErrorBody(500, INTERNAL_ERROR_MESSAGE);
       return { statusCode: 500, headers, body, internal: error.cause ?? error };
     }
+    // A database outage (503) is worth a retry: SDKs retry 5xx by themselves.
+    if (statusCode === 503) headers["retry-after"] = "1";
     if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = "Token";
     return { statusCode, headers, body: restErrorBody(statusCode, error.message) };
   }
