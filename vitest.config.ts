@@ -31,6 +31,9 @@ export default defineConfig({
       "packages/schema",
       ...(hasChromium ? ["apps/web"] : []),
       {
+        test: { root: "apps/web", name: "web (unit)", include: ["test/unit/**/*.test.ts"] },
+      },
+      {
         extends: "packages/api/vitest.config.ts",
         test: { root: "packages/api", name: "api (pglite)", env: { TEST_DRIVER: "pglite" } },
       },
