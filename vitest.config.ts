@@ -37,6 +37,10 @@ export default defineConfig({
         extends: "packages/api/vitest.config.ts",
         test: { root: "packages/api", name: "api (pglite)", env: { TEST_DRIVER: "pglite" } },
       },
+      {
+        extends: "apps/cli/vitest.config.ts",
+        test: { root: "apps/cli", name: "cli (pglite)", env: { TEST_DRIVER: "pglite" } },
+      },
       ...(postgresUrl
         ? [
             {
@@ -44,6 +48,14 @@ export default defineConfig({
               test: {
                 root: "packages/api",
                 name: "api (postgres)",
+                env: { TEST_DRIVER: "postgres", TEST_DATABASE_URL: postgresUrl },
+              },
+            },
+            {
+              extends: "apps/cli/vitest.config.ts",
+              test: {
+                root: "apps/cli",
+                name: "cli (postgres)",
                 env: { TEST_DRIVER: "postgres", TEST_DATABASE_URL: postgresUrl },
               },
             },
