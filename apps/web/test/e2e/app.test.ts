@@ -101,6 +101,29 @@ describe("web app", () => {
     await other.close();
   });
 
+  it("signs up, logs out and logs in without JavaScript (plain form posts)", async () => {
+    const noJs = await browser.newContext({ baseURL, javaScriptEnabled: false });
+    const p = await noJs.newPage();
+    await p.goto("/signup");
+    await p.getByLabel("Email").fill("nojs@example.com");
+    await p.getByLabel("Password").fill("short");
+    await p.getByLabel("Password").evaluate((el) => el.removeAttribute("minlength"));
+    await p.getByRole("button", { name: "Sign up" }).click();
+    await p.locator("#password-error").waitFor();
+    expect(await p.locator("#password-error").textContent()).toMatch(/at least 8 characters/);
+    expect(await p.getByLabel("Email").inputValue()).toBe("nojs@example.com");
+    await p.getByLabel("Password").fill("long-enough-password");
+    await p.getByRole("button", { name: "Sign up" }).click();
+    await p.waitForURL("**/projects");
+    await p.getByRole("button", { name: "Log out" }).click();
+    await p.waitForURL("**/login");
+    await p.getByLabel("Email").fill("nojs@example.com");
+    await p.getByLabel("Password").fill("long-enough-password");
+    await p.getByRole("button", { name: "Log in" }).click();
+    await p.waitForURL("**/projects");
+    await noJs.close();
+  });
+
   it("creates a project while the editor tells whether the config is valid and what it needs", async () => {
     await page.getByRole("link", { name: "New project" }).click();
     await page.waitForURL("**/projects/new");
