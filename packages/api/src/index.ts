@@ -11,6 +11,7 @@ export {
   SESSION_COOKIE,
 } from "./auth/session";
 export { type Db, openDatabase } from "./db";
+export { restOpenApiDocument } from "./rest/openapi";
 export {
   type AdminBootstrap,
   createApiToken,

@@ -5,12 +5,12 @@
  */
 import formbody from "@fastify/formbody";
 import multipart from "@fastify/multipart";
-import { buildOpenApiDocument } from "@taskport/schema";
 import type { FastifyPluginAsync } from "fastify";
 import { notFound } from "../errors";
 import type { RestOptions } from "./auth";
 import { API_VERSION, sendRestError } from "./errors";
 import { importRoutes } from "./import";
+import { restOpenApiDocument } from "./openapi";
 import { projectRoutes } from "./projects";
 import { publicResource } from "./resource";
 import { taskRoutes } from "./tasks";
@@ -18,6 +18,7 @@ import { tokenRoutes } from "./tokens";
 
 export { authenticate, type RestOptions } from "./auth";
 export { restErrorBody, sendRestError, toRestError, validationErrorsOf } from "./errors";
+export { restOpenApiDocument } from "./openapi";
 export { actorOf, publicResource, resource } from "./resource";
 
 const defaultLogError = (id: string, error: unknown) =>
@@ -42,8 +43,7 @@ export const restRoutes: FastifyPluginAsync<RestOptions> = async (app, options) 
   projectRoutes(app, options);
   tokenRoutes(app, options);
 
-  const openApi = buildOpenApiDocument({ version: API_VERSION });
-  publicResource(app, "/api/openapi.json", { GET: async () => openApi });
+  publicResource(app, "/api/openapi.json", { GET: async () => restOpenApiDocument() });
   publicResource(app, "/api/version", {
     GET: async () => ({ release: API_VERSION, taskport: { version: API_VERSION } }),
   });
