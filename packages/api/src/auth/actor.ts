@@ -4,8 +4,9 @@
  * web app's session cookie. Every actor belongs to one organization, which scopes every lookup.
  */
 import { TRPCError } from "@trpc/server";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { prepared } from "../db/prepared";
 import { apiTokens, users } from "../db/schema";
 import { verifyJwt } from "./jwt";
 import { actorForSession, sessionFromCookie } from "./session";
@@ -53,18 +54,22 @@ export const NOT_AUTHENTICATED = "Authentication credentials were not provided."
 export const INVALID_TOKEN = "Invalid token.";
 
 export async function actorForToken(db: Db, key: string): Promise<Actor | null> {
-  const [row] = await db
-    .select({ userId: users.id, organizationId: users.organizationId })
-    .from(apiTokens)
-    .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(
-      and(
-        eq(apiTokens.tokenHash, hashToken(key)),
-        eq(apiTokens.kind, "key"),
-        isNull(apiTokens.revokedAt),
-      ),
-    )
-    .limit(1);
+  const query = prepared(db, "actor_for_token", (d) =>
+    d
+      .select({ userId: users.id, organizationId: users.organizationId })
+      .from(apiTokens)
+      .innerJoin(users, eq(users.id, apiTokens.userId))
+      .where(
+        and(
+          eq(apiTokens.tokenHash, sql.placeholder("hash")),
+          eq(apiTokens.kind, "key"),
+          isNull(apiTokens.revokedAt),
+        ),
+      )
+      .limit(1)
+      .prepare("actor_for_token"),
+  );
+  const [row] = await query.execute({ hash: hashToken(key) });
   return row ?? null;
 }
 

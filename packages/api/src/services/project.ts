@@ -8,10 +8,11 @@ import type {
   ProjectUpdateInput,
 } from "@taskport/schema";
 import { checkLabelConfig } from "@taskport/schema";
-import { and, count, desc, eq } from "drizzle-orm";
+import { and, count, desc, eq, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
+import { prepared } from "../db/prepared";
 import { projects } from "../db/schema";
 import { notFound, validationError } from "../errors";
 
@@ -66,10 +67,19 @@ export async function findProject(
   actor: Actor,
   id: number,
 ): Promise<ProjectRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(projects)
-    .where(and(eq(projects.id, id), eq(projects.organizationId, actor.organizationId)));
+  const query = prepared(db, "find_project", (d) =>
+    d
+      .select()
+      .from(projects)
+      .where(
+        and(
+          eq(projects.id, sql.placeholder("id")),
+          eq(projects.organizationId, sql.placeholder("organizationId")),
+        ),
+      )
+      .prepare("find_project"),
+  );
+  const [row] = await query.execute({ id, organizationId: actor.organizationId });
   return row;
 }
 
