@@ -27,9 +27,20 @@ describe("two server processes on one PostgreSQL", () => {
     const [a, b] = servers as [TaskportProcess, TaskportProcess];
     const tally = newTally();
     const clients = Array.from({ length: 8 }, (_, i) =>
-      createClient({ count: 500, token, project, tally, label: `client ${i}`, pick: (k) => ((i + k) % 2 ? a.url : b.url) }),
+      createClient({
+        count: 500,
+        token,
+        project,
+        tally,
+        label: `client ${i}`,
+        pick: (k) => ((i + k) % 2 ? a.url : b.url),
+      }),
     );
-    const imported = postJson(`${b.url}/api/projects/${project}/import?return_task_ids=true`, token, importItems(5_000, "import"));
+    const imported = postJson(
+      `${b.url}/api/projects/${project}/import?return_task_ids=true`,
+      token,
+      importItems(5_000, "import"),
+    );
     const [importResponse] = await Promise.all([imported, ...clients]);
 
     expect(tally.serverErrors).toEqual([]);

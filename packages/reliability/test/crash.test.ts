@@ -26,9 +26,21 @@ describe("kill -9 under load", () => {
     const tally = newTally();
     let crashed = false;
     const clients = Array.from({ length: 8 }, (_, i) =>
-      createClient({ count: 100_000, token, project, tally, label: `c${i}`, pick: () => first.url, stop: () => crashed }),
+      createClient({
+        count: 100_000,
+        token,
+        project,
+        tally,
+        label: `c${i}`,
+        pick: () => first.url,
+        stop: () => crashed,
+      }),
     );
-    const importing = postJson(`${first.url}/api/projects/${project}/import`, token, importItems(20_000, "crash-import")).then(
+    const importing = postJson(
+      `${first.url}/api/projects/${project}/import`,
+      token,
+      importItems(20_000, "crash-import"),
+    ).then(
       (r) => r.status,
       () => "dropped" as const,
     );
@@ -42,7 +54,10 @@ describe("kill -9 under load", () => {
 
     const restarted = await startTaskport(env, first.port);
     started.push(restarted);
-    const afterRestart = await postJson(`${restarted.url}/api/tasks/`, token, { data: { text: "after" }, project });
+    const afterRestart = await postJson(`${restarted.url}/api/tasks/`, token, {
+      data: { text: "after" },
+      project,
+    });
     expect(afterRestart.status).toBe(201);
 
     expect(tally.serverErrors).toEqual([]);

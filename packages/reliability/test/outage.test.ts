@@ -43,7 +43,10 @@ describe("PostgreSQL stopped under load", () => {
     expect(health.status).toBe(503);
     for (const r of during) {
       expect(r.status).toBe(503);
-      expect(r.body).toMatchObject({ status_code: 503, detail: expect.stringMatching(/database is unavailable/i) });
+      expect(r.body).toMatchObject({
+        status_code: 503,
+        detail: expect.stringMatching(/database is unavailable/i),
+      });
       expect(JSON.stringify(r.body)).not.toMatch(/\bat .+:\d+:\d+/);
       // Bounded: no request waits for the database to come back.
       expect(r.ms).toBeLessThan(15_000);

@@ -45,7 +45,10 @@ describe("graceful shutdown", () => {
       const ids = new Set(rows.map((r) => Number(r.id)));
       expect(acknowledged.filter((id) => !ids.has(id))).toEqual([]);
       // The pool was closed: no connection of the server's is left on the database.
-      const [{ n }] = (await sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`) as unknown as [{ n: number }];
+      const [{ n }] =
+        (await sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`) as unknown as [
+          { n: number },
+        ];
       expect(n).toBe(0);
     } finally {
       await sql.end();

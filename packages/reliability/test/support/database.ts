@@ -38,7 +38,8 @@ function pgBin(): string {
   const base = "/usr/lib/postgresql";
   const version = existsSync(base) ? readdirSync(base).sort().pop() : undefined;
   const bin = version ? join(base, version, "bin") : "";
-  if (!bin || !existsSync(join(bin, "initdb"))) throw new Error("PostgreSQL's server binaries (initdb, pg_ctl) are not installed.");
+  if (!bin || !existsSync(join(bin, "initdb")))
+    throw new Error("PostgreSQL's server binaries (initdb, pg_ctl) are not installed.");
   return bin;
 }
 

@@ -11,7 +11,12 @@ export function newTally(): Tally {
   return { acknowledged: [], statuses: new Map(), networkErrors: 0, serverErrors: [] };
 }
 
-export async function postJson(url: string, token: string, body: unknown, timeoutMs = 30_000): Promise<Response> {
+export async function postJson(
+  url: string,
+  token: string,
+  body: unknown,
+  timeoutMs = 30_000,
+): Promise<Response> {
   return fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Token ${token}` },

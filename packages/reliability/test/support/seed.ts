@@ -1,5 +1,10 @@
 /** A tenant (organization, user, API token) and a project, written straight to the database. */
-import { createApiToken, createCaller, createTRPCContext, createUserWithOrganization } from "@taskport/api";
+import {
+  createApiToken,
+  createCaller,
+  createTRPCContext,
+  createUserWithOrganization,
+} from "@taskport/api";
 import { createPostgresDb } from "@taskport/api/db";
 
 export const LABEL_CONFIG = '<View><Text name="text" value="$text"/></View>';
@@ -16,7 +21,9 @@ export async function seedTenant(url: string, projects = 1) {
     const caller = createCaller(createTRPCContext({ db, headers: {}, actor }));
     const projectIds: number[] = [];
     for (let i = 0; i < projects; i++) {
-      projectIds.push((await caller.project.create({ title: `Reliability ${i}`, label_config: LABEL_CONFIG })).id);
+      projectIds.push(
+        (await caller.project.create({ title: `Reliability ${i}`, label_config: LABEL_CONFIG })).id,
+      );
     }
     return { token, projectIds, actor };
   } finally {

@@ -30,7 +30,10 @@ export interface TaskportProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startTaskport(env: Record<string, string>, port?: number): Promise<TaskportProcess> {
+export async function startTaskport(
+  env: Record<string, string>,
+  port?: number,
+): Promise<TaskportProcess> {
   const listenPort = port ?? (await freePort());
   const child = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
     cwd: webDir,
@@ -51,12 +54,15 @@ export async function startTaskport(env: Record<string, string>, port?: number):
   child.stderr?.on("data", (d) => {
     output += d;
   });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
   const url = `http://127.0.0.1:${listenPort}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`Taskport exited (${child.exitCode}):\n${output}`);
-    if (Date.now() > deadline) throw new Error(`Taskport did not answer /api/health in 60 s:\n${output}`);
+    if (Date.now() > deadline)
+      throw new Error(`Taskport did not answer /api/health in 60 s:\n${output}`);
     try {
       if ((await fetch(`${url}/api/health`)).ok) break;
     } catch {
