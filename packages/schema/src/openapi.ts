@@ -249,7 +249,7 @@ export const REST_OPERATIONS: readonly OperationSpec[] = [
     body: "TokenRefreshInput",
     success: {
       status: 200,
-      description: "Send it as `Authorization: Bearer <access>`.",
+      description: "Send it as Authorization: Bearer <access>.",
       schema: "AccessToken",
     },
     errors: [400, 401],
@@ -275,7 +275,7 @@ export const REST_OPERATIONS: readonly OperationSpec[] = [
 ];
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: "Validation error: `validation_errors` names each field's problems.",
+  400: "Validation error: validation_errors names each field's problems.",
   401: "Missing or invalid credentials.",
   404: "Not found, in your organization (or a page past the last).",
   413: "The body is larger than TASKPORT_MAX_BODY_BYTES.",
@@ -391,7 +391,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           type: "apiKey",
           in: "header",
           name: "Authorization",
-          description: "`Authorization: Token <key>` (any number of spaces after Token).",
+          description: "Authorization: Token <key> (any number of spaces after Token).",
         },
         ApiKey: { type: "apiKey", in: "header", name: "X-Api-Key" },
         Bearer: {
