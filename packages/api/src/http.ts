@@ -20,6 +20,8 @@ export interface ApiHandlerOptions {
   /** Signs personal access tokens and their access JWTs (see auth/secret.ts). */
   secretKey?: Uint8Array;
   maxBodyBytes?: number;
+  /** Largest import request body (TASKPORT_MAX_IMPORT_BYTES); default 250 MiB. */
+  maxImportBytes?: number;
   /** Where unexpected errors are reported, with the id a client can quote. */
   logError?: (id: string, error: unknown) => void;
 }
@@ -68,6 +70,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     db,
     secretKey: options.secretKey,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxImportBytes: options.maxImportBytes,
     logError,
   });
 

@@ -6,7 +6,7 @@
  */
 
 import { createInterface } from "node:readline";
-import { Readable } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import { parse as parseCsv } from "csv-parse";
 import streamArray from "stream-json/streamers/stream-array.js";
 
@@ -37,6 +37,28 @@ export function couldBeTasksList(format: ImportFormat): boolean {
 }
 
 type ByteSource = AsyncIterable<Buffer | Uint8Array | string>;
+
+/**
+ * `input` as a Node stream that remembers an error of its own (a byte limit, a dropped
+ * connection), so that the readers pass it on as it is instead of calling it a parse error.
+ */
+function tracked(input: ByteSource): { stream: Readable; failure: { error?: unknown } } {
+  const failure: { error?: unknown } = {};
+  const source = (async function* () {
+    try {
+      yield* input;
+    } catch (error) {
+      failure.error = error;
+      throw error;
+    }
+  })();
+  return { stream: Readable.from(source), failure };
+}
+
+/** Pipes `source` into `parser`; an error on either side destroys both and ends the reading. */
+function through(source: Readable, parser: NodeJS.ReadWriteStream): Readable {
+  return pipeline(source, parser, () => {}) as unknown as Readable;
+}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -96,12 +118,14 @@ async function* readJson(input: ByteSource): AsyncGenerator<unknown> {
     }
     return;
   }
-  const items = Readable.from(rest).pipe(streamArray.withParserAsStream());
+  const { stream, failure } = tracked(rest);
+  const items = through(stream, streamArray.withParserAsStream());
   try {
     for await (const { value } of items as AsyncIterable<{ key: number; value: unknown }>) {
       yield value;
     }
   } catch (error) {
+    if (failure.error !== undefined) throw failure.error;
     throw new ImportFormatError(`The JSON is not valid: ${describe(error)}.`);
   } finally {
     items.destroy();
@@ -146,7 +170,9 @@ async function* readDelimited(
   delimiter: string,
   name: string,
 ): AsyncGenerator<unknown> {
-  const parser = Readable.from(input).pipe(
+  const { stream, failure } = tracked(input);
+  const parser = through(
+    stream,
     parseCsv({
       columns: (header: string[]) => header.map((column) => column.trim()),
       delimiter,
@@ -159,6 +185,7 @@ async function* readDelimited(
   try {
     for await (const record of parser as AsyncIterable<Record<string, string>>) yield record;
   } catch (error) {
+    if (failure.error !== undefined) throw failure.error;
     throw new ImportFormatError(`The ${name} is not valid: ${describe(error)}.`);
   } finally {
     parser.destroy();

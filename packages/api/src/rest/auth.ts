@@ -14,6 +14,8 @@ export interface RestOptions {
   /** Signs personal access tokens and their access JWTs. */
   secretKey?: Uint8Array;
   maxBodyBytes: number;
+  /** Largest body of POST /api/projects/{id}/import (default 250 MiB, see rest/import.ts). */
+  maxImportBytes?: number;
   /** Where unexpected errors are reported, with the id the client sees. */
   logError?: (id: string, error: unknown) => void;
 }

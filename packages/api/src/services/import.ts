@@ -35,6 +35,8 @@ import { objectTagsOf } from "./task";
 
 export { MAX_IMPORT_TASKS };
 export const MAX_IMPORT_ERRORS = 100;
+/** TASKPORT_MAX_IMPORT_BYTES's default: the largest import request body. */
+export const DEFAULT_MAX_IMPORT_BYTES = 250 * 1024 * 1024;
 /** Tasks per INSERT; a batch is also cut at BATCH_BYTES of JSON so that memory stays bounded. */
 export const BATCH_TASKS = 5000;
 const BATCH_BYTES = 16 * 1024 * 1024;
@@ -59,7 +61,8 @@ export interface ImportSource {
 export interface ImportParams {
   /** The project id as the client sent it. */
   project: unknown;
-  sources: ImportSource[];
+  /** Read one after the other (multipart files arrive in sequence). */
+  sources: Iterable<ImportSource> | AsyncIterable<ImportSource>;
   commitToProject?: boolean;
   returnTaskIds?: boolean;
 }
@@ -344,7 +347,7 @@ export async function importTasks(
     let annotationCount = 0;
     let predictionCount = 0;
 
-    for (const source of params.sources) {
+    for await (const source of params.sources) {
       let fileUploadId: number | null = null;
       if (source.file) {
         const ext = `.${source.file.format}`;

@@ -1,0 +1,258 @@
+/**
+ * POST /api/projects/{id}/import over real HTTP: every body kind, the query flags, the error
+ * body, the byte limit and idempotent replays.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { asc, count, eq } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fileUploads, projects, tasks } from "../src/db/schema";
+import { type ApiHandler, createApiHandler } from "../src/http";
+import { createTestDatabase, type TestDatabase } from "./support/db";
+import { createTenant } from "./support/fixtures";
+
+const MAX_IMPORT = 64 * 1024;
+
+let tdb: TestDatabase;
+let api: ApiHandler;
+let server: Server;
+let base: string;
+let tenant: Awaited<ReturnType<typeof createTenant>>;
+let projectId: number;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  // The import limit is far above the ordinary body limit, as in production.
+  api = await createApiHandler({
+    db: tdb.db,
+    maxBodyBytes: 1024,
+    maxImportBytes: MAX_IMPORT,
+    logError: () => {},
+  });
+  server = createServer(api.handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  await api?.close();
+  await tdb?.close();
+});
+beforeEach(async () => {
+  await tdb.truncate();
+  tenant = await createTenant(tdb.db);
+  const project = await tenant.caller.project.create({
+    title: "REST import",
+    label_config: '<View><Text name="text" value="$text"/></View>',
+  });
+  projectId = project.id;
+});
+
+async function post(path: string, body: BodyInit, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { authorization: `Token ${tenant.token}`, ...headers },
+    body,
+  });
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) };
+}
+
+const postJson = (path: string, value: unknown, headers: Record<string, string> = {}) =>
+  post(path, JSON.stringify(value), { "content-type": "application/json", ...headers });
+
+async function taskData() {
+  const rows = await tdb.db
+    .select({ data: tasks.data, innerId: tasks.innerId, fileUploadId: tasks.fileUploadId })
+    .from(tasks)
+    .where(eq(tasks.projectId, projectId))
+    .orderBy(asc(tasks.innerId));
+  return rows;
+}
+
+describe("POST /api/projects/{id}/import", () => {
+  it("imports a JSON array (with or without the trailing slash) and answers Label Studio's body", async () => {
+    const answer = await postJson(`/api/projects/${projectId}/import?return_task_ids=true`, [
+      {
+        data: { text: "a" },
+        annotations: [{ result: [] }],
+        predictions: [{ result: [], score: 0.5 }],
+      },
+      { text: "b" },
+    ]);
+    expect(answer.status).toBe(201);
+    expect(Object.keys(answer.body)).toEqual([
+      "task_count",
+      "annotation_count",
+      "prediction_count",
+      "duration",
+      "file_upload_ids",
+      "could_be_tasks_list",
+      "found_formats",
+      "data_columns",
+      "task_ids",
+    ]);
+    expect(answer.body).toMatchObject({
+      task_count: 2,
+      annotation_count: 1,
+      prediction_count: 1,
+      file_upload_ids: [],
+      could_be_tasks_list: false,
+      data_columns: ["text"],
+    });
+    expect(typeof answer.body.duration).toBe("number");
+    const rows = await taskData();
+    expect(answer.body.task_ids).toHaveLength(2);
+
+    const slash = await postJson(`/api/projects/${projectId}/import/`, { data: { text: "c" } });
+    expect(slash.status).toBe(201);
+    expect(slash.body.task_count).toBe(1);
+    expect(slash.body.task_ids).toBeUndefined();
+    expect((await taskData()).map((r) => [r.innerId, r.data])).toEqual([
+      [1, { text: "a" }],
+      [2, { text: "b" }],
+      [3, { text: "c" }],
+    ]);
+    expect(rows).toHaveLength(2);
+  });
+
+  it("imports multipart files of several formats, each with its file_upload", async () => {
+    const form = new FormData();
+    form.append("csv", new Blob(['text,lang\n"Hello, ""world""",en\nÉté ☀,fr\n']), "rows.csv");
+    form.append("jsonl", new Blob(['{"text": "line"}\n']), "more.jsonl");
+    form.append("note", "a form field, ignored");
+    const answer = await post(`/api/projects/${projectId}/import`, form);
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({
+      task_count: 3,
+      found_formats: { ".csv": 1, ".jsonl": 1 },
+      could_be_tasks_list: true,
+      data_columns: ["text"],
+    });
+    const uploads = await tdb.db.select().from(fileUploads).orderBy(asc(fileUploads.id));
+    expect(answer.body.file_upload_ids).toEqual(uploads.map((u) => u.id));
+    expect(uploads.map((u) => [u.fileName, u.format, u.size])).toEqual([
+      ["rows.csv", ".csv", Buffer.byteLength('text,lang\n"Hello, ""world""",en\nÉté ☀,fr\n')],
+      ["more.jsonl", ".jsonl", 17],
+    ]);
+    expect((await taskData()).map((r) => [r.data, r.fileUploadId])).toEqual([
+      [{ text: 'Hello, "world"', lang: "en" }, uploads[0]?.id],
+      [{ text: "Été ☀", lang: "fr" }, uploads[0]?.id],
+      [{ text: "line" }, uploads[1]?.id],
+    ]);
+  });
+
+  it("answers per-item errors in validation_errors and writes nothing", async () => {
+    const answer = await postJson(`/api/projects/${projectId}/import`, [
+      { text: "ok" },
+      { data: { other: 1 } },
+    ]);
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({
+      status_code: 400,
+      detail: "Validation error",
+      validation_errors: {
+        non_field_errors: [
+          `Error at item 1: "text" key is expected in task data [assume: item["data"] = task root with values] :: {"data":{"other":1}}`,
+        ],
+      },
+    });
+    expect(await taskData()).toEqual([]);
+    const form = new FormData();
+    form.append("file", new Blob(["<xml/>"]), "tasks.xml");
+    const unsupported = await post(`/api/projects/${projectId}/import`, form);
+    expect(unsupported.status).toBe(400);
+    expect(unsupported.body.validation_errors.non_field_errors[0]).toMatch(
+      /^Unsupported file format of "tasks\.xml"/,
+    );
+    const invalid = await post(`/api/projects/${projectId}/import`, '[{"text": "a"},', {
+      "content-type": "application/json",
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.validation_errors.non_field_errors[0]).toMatch(/^The JSON is not valid/);
+    expect(await tdb.db.select({ n: count() }).from(fileUploads)).toEqual([{ n: 0 }]);
+  });
+
+  it("commit_to_project=false counts and writes nothing", async () => {
+    const answer = await postJson(`/api/projects/${projectId}/import?commit_to_project=false`, [
+      { text: "a" },
+      { text: "b" },
+    ]);
+    expect(answer.status).toBe(201);
+    expect(answer.body.task_count).toBe(2);
+    expect(await taskData()).toEqual([]);
+  });
+
+  it("404 for another organization's project, 401 without credentials", async () => {
+    const other = await createTenant(tdb.db);
+    const res = await fetch(`${base}/api/projects/${projectId}/import`, {
+      method: "POST",
+      headers: { authorization: `Token ${other.token}`, "content-type": "application/json" },
+      body: "[]",
+    });
+    expect(res.status).toBe(404);
+    expect((await res.json()).detail).toBe("No Project matches the given query.");
+    const anonymous = await fetch(`${base}/api/projects/${projectId}/import`, {
+      method: "POST",
+      body: "[]",
+    });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it("refuses a body over TASKPORT_MAX_IMPORT_BYTES with 413, declared or streamed, and writes nothing", async () => {
+    const items = Array.from({ length: 3000 }, (_, i) => ({ text: `task number ${i}` }));
+    const declared = await postJson(`/api/projects/${projectId}/import`, items);
+    expect(declared.status).toBe(413);
+    expect(declared.body.detail).toMatch(/TASKPORT_MAX_IMPORT_BYTES/);
+    // Streamed without a length: counted as it arrives.
+    const text = JSON.stringify(items);
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < text.length; i += 4096)
+          controller.enqueue(new TextEncoder().encode(text.slice(i, i + 4096)));
+        controller.close();
+      },
+    });
+    const res = await fetch(`${base}/api/projects/${projectId}/import`, {
+      method: "POST",
+      headers: { authorization: `Token ${tenant.token}`, "content-type": "application/json" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await taskData()).toEqual([]);
+    const [project] = await tdb.db.select().from(projects).where(eq(projects.id, projectId));
+    expect(project?.lastInnerId).toBe(0);
+    // Well under the import limit but over the ordinary one: accepted here.
+    const fine = await postJson(`/api/projects/${projectId}/import`, items.slice(0, 100));
+    expect(fine.status).toBe(201);
+  });
+
+  it("an Idempotency-Key replay answers the first response and creates nothing; another body is 422", async () => {
+    const headers = { "idempotency-key": "import-1" };
+    const path = `/api/projects/${projectId}/import?return_task_ids=1`;
+    const first = await postJson(path, [{ text: "a" }, { text: "b" }], headers);
+    const replay = await postJson(path, [{ text: "a" }, { text: "b" }], headers);
+    expect(first.status).toBe(201);
+    expect(replay).toEqual(first);
+    expect(await taskData()).toHaveLength(2);
+    const other = await postJson(path, [{ text: "c" }], headers);
+    expect(other.status).toBe(422);
+    expect(other.body.detail).toMatch(/already used with a different request/);
+    expect(await taskData()).toHaveLength(2);
+
+    const form = () => {
+      const f = new FormData();
+      f.append("file", new Blob(["x\ny\n"]), "lines.txt");
+      return f;
+    };
+    const upload = await post(`/api/projects/${projectId}/import`, form(), {
+      "idempotency-key": "f",
+    });
+    const again = await post(`/api/projects/${projectId}/import`, form(), {
+      "idempotency-key": "f",
+    });
+    expect(again).toEqual(upload);
+    expect(await taskData()).toHaveLength(4);
+  });
+});
