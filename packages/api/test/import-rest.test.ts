@@ -48,7 +48,7 @@ beforeEach(async () => {
   projectId = project.id;
 });
 
-async function post(path: string, body: BodyInit, headers: Record<string, string> = {}) {
+async function post(path: string, body: RequestInit["body"], headers: Record<string, string> = {}) {
   const res = await fetch(`${base}${path}`, {
     method: "POST",
     headers: { authorization: `Token ${tenant.token}`, ...headers },
@@ -191,7 +191,9 @@ describe("POST /api/projects/{id}/import", () => {
       body: "[]",
     });
     expect(res.status).toBe(404);
-    expect((await res.json()).detail).toBe("No Project matches the given query.");
+    expect(((await res.json()) as { detail: string }).detail).toBe(
+      "No Project matches the given query.",
+    );
     const anonymous = await fetch(`${base}/api/projects/${projectId}/import`, {
       method: "POST",
       body: "[]",
@@ -254,5 +256,25 @@ describe("POST /api/projects/{id}/import", () => {
     });
     expect(again).toEqual(upload);
     expect(await taskData()).toHaveLength(4);
+  });
+});
+
+describe("POST /api/tasks/ with an Idempotency-Key", () => {
+  it("a replay answers the first task and creates nothing; another body is 422; tRPC shares the key", async () => {
+    const headers = { "idempotency-key": "sdk-retry-1" };
+    const body = { data: { text: "once" }, project: projectId };
+    const first = await postJson("/api/tasks/", body, headers);
+    const replay = await postJson("/api/tasks", body, headers);
+    expect(first.status).toBe(201);
+    expect(replay).toEqual(first);
+    expect(await taskData()).toHaveLength(1);
+    const other = await postJson("/api/tasks/", { ...body, data: { text: "twice" } }, headers);
+    expect(other.status).toBe(422);
+    // The same operation through tRPC with the same key and body is the same request.
+    const typed = await tenant.caller.task.create({ ...body, idempotencyKey: "sdk-retry-1" });
+    expect(typed.id).toBe(first.body.id);
+    expect(await taskData()).toHaveLength(1);
+    const bad = await postJson("/api/tasks/", body, { "idempotency-key": "bad key" });
+    expect(bad.status).toBe(400);
   });
 });

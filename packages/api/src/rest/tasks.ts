@@ -5,6 +5,11 @@
 import { ProjectId, TaskId, TaskListInput, TaskUpdateInput } from "@taskport/schema";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { notFound, validationError } from "../errors";
+import {
+  checkIdempotencyKey,
+  IDEMPOTENCY_KEY_HEADER,
+  withIdempotencyKey,
+} from "../services/idempotency";
 import { PROJECT_NOT_FOUND } from "../services/project";
 import {
   createTask,
@@ -40,8 +45,15 @@ export function taskRoutes(app: FastifyInstance, options: RestOptions): void {
   resource(app, options, "/api/tasks/", {
     async POST({ request, reply, actor }) {
       const body = await readBody(request, TASK_FORM_FIELDS);
-      const task = await createTask(db, actor, body);
-      return reply.code(201).send(task);
+      // A retried create with the same Idempotency-Key answers the first task (see idempotency.ts).
+      const key = checkIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]);
+      const outcome = await withIdempotencyKey(
+        db,
+        actor,
+        { operation: "task.create", key, request: body },
+        (txDb) => createTask(txDb, actor, body),
+      );
+      return reply.code(outcome.statusCode).send(outcome.response);
     },
     async GET({ request, actor }) {
       const rawProject = queryParam(request, "project")?.trim();
