@@ -34,7 +34,12 @@ if (config.admin) {
 const secretKey = await loadSecretKey(db, config.secretKey);
 setRuntime({ db, secretKey });
 
-const api = await createApiHandler({ db, secretKey, maxBodyBytes: config.maxBodyBytes });
+const api = await createApiHandler({
+  db,
+  secretKey,
+  maxBodyBytes: config.maxBodyBytes,
+  maxImportBytes: config.maxImportBytes,
+});
 // API-only processes (TASKPORT_API_ONLY=1) serve /api/* without loading Next.js at all: the
 // shape for extra API workers behind a load balancer.
 const app = config.apiOnly

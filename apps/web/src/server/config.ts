@@ -10,6 +10,8 @@ export interface AppConfig {
   databaseUrl: string | undefined;
   pgliteDir: string;
   maxBodyBytes: number | undefined;
+  /** TASKPORT_MAX_IMPORT_BYTES: the largest import request (the API's default when unset). */
+  maxImportBytes: number | undefined;
   secretKey: string | undefined;
   /** PostgreSQL connections this process may hold. */
   poolSize: number | undefined;
@@ -43,6 +45,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     pgliteDir: resolve(repoRoot, env.PGLITE_DIR || ".data/pglite"),
     maxBodyBytes: positiveInt("TASKPORT_MAX_BODY_BYTES", env.TASKPORT_MAX_BODY_BYTES),
+    maxImportBytes: positiveInt("TASKPORT_MAX_IMPORT_BYTES", env.TASKPORT_MAX_IMPORT_BYTES),
     secretKey: env.TASKPORT_SECRET_KEY || undefined,
     poolSize: positiveInt("DATABASE_POOL_SIZE", env.DATABASE_POOL_SIZE),
     apiOnly: env.TASKPORT_API_ONLY === "1" || env.TASKPORT_API_ONLY === "true",
