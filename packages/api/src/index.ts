@@ -13,6 +13,12 @@ export {
 export { type Db, openDatabase } from "./db";
 export { restOpenApiDocument } from "./rest/openapi";
 export {
+  DEFAULT_MAX_IMPORT_BYTES,
+  type ImportParams,
+  type ImportSource,
+  importTasks,
+} from "./services/import";
+export {
   type AdminBootstrap,
   createApiToken,
   createUserWithOrganization,
