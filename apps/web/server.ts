@@ -48,8 +48,19 @@ const app = config.apiOnly
 await app?.prepare();
 const handleNext = app?.getRequestHandler();
 
+/** /api/* and Label Studio's /health (the legacy SDK's connection check) go to the API. */
+function isApiPath(url = ""): boolean {
+  const path = url.split("?")[0];
+  return (
+    path === "/api" ||
+    path?.startsWith("/api/") === true ||
+    path === "/health" ||
+    path === "/health/"
+  );
+}
+
 const server = createServer((req, res) => {
-  if (req.url === "/api" || req.url?.startsWith("/api/") || !handleNext) api.handle(req, res);
+  if (isApiPath(req.url) || !handleNext) api.handle(req, res);
   else void handleNext(req, res);
 });
 

@@ -109,6 +109,20 @@ describe("project and task procedures", () => {
     await expect(caller.task.byId({ id: next.id })).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
+  it("creates a project without a title, as Label Studio does, and a partial update keeps fields", async () => {
+    const { caller } = await createTenant(tdb.db);
+    const untitled = await caller.project.create({});
+    expect(untitled).toMatchObject({
+      title: "",
+      label_config: "<View></View>",
+      maximum_annotations: 1,
+    });
+    const named = await caller.project.update({ id: untitled.id, title: "Named" });
+    const described = await caller.project.update({ id: untitled.id, description: "only this" });
+    expect(named.title).toBe("Named");
+    expect(described).toMatchObject({ title: "Named", description: "only this" });
+  });
+
   it("rejects a malformed label config with the reason", async () => {
     const { caller } = await createTenant(tdb.db);
     await expect(

@@ -5,15 +5,17 @@ import { PageInput } from "./pagination";
 export const ProjectId = z.number().int().min(1).max(2147483647);
 
 export const ProjectCreateInput = z.object({
-  title: z.string().trim().min(1).max(200),
+  // Label Studio lets a project be created without a title; its scripts rely on that.
+  title: z.string().trim().max(200).default(""),
   description: z.string().max(10000).default(""),
   label_config: z.string().max(1_000_000).default(DEFAULT_LABEL_CONFIG),
   maximum_annotations: z.number().int().min(1).max(1000).default(1),
 });
 export type ProjectCreateInput = z.input<typeof ProjectCreateInput>;
 
-export const ProjectUpdateInput = ProjectCreateInput.partial().extend({
+export const ProjectUpdateInput = z.object({
   id: ProjectId,
+  title: z.string().trim().max(200).optional(),
   description: z.string().max(10000).optional(),
   label_config: z.string().max(1_000_000).optional(),
   maximum_annotations: z.number().int().min(1).max(1000).optional(),
