@@ -11,7 +11,15 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import {
+  createWriteStream,
+  mkdtempSync,
+  openAsBlob,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
@@ -407,6 +415,160 @@ COMMIT;
       value: peakRss,
       unit: "MB",
     });
+
+    // The typed client: the same creates, one HTTP request each or batched by httpBatchLink.
+    for (const batched of [false, true]) {
+      log(
+        `tRPC client, 16 workers x 50 creates at a time, ${batched ? "httpBatchLink" : "httpLink"}...`,
+      );
+      const child = nodeTsx(
+        join(here, "batch.ts"),
+        [
+          JSON.stringify({
+            url: server.url,
+            token,
+            project: one,
+            workers: 16,
+            batch: 50,
+            seconds: SECONDS,
+            batched,
+          }),
+        ],
+        { cwd: here },
+      );
+      let out = "";
+      child.stdout?.on("data", (d) => {
+        out += d;
+      });
+      await new Promise((resolve) => child.once("exit", resolve));
+      const r = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { rps: number; failed: number };
+      rows.push({
+        group: "taskport trpc",
+        measure: `typed client, ${batched ? "httpBatchLink (50 per request)" : "httpLink (1 per request)"}, one project`,
+        value: r.rps,
+        unit: "tasks/s",
+        errors: r.failed,
+        limit: { name: "tRPC ceiling", value: trpcCeiling.rps },
+      });
+    }
+
+    // Bulk import: the same rows as COPY, through the REST API (one JSON request) and through
+    // the CLI (JSONL in chunks with idempotency keys), each into a fresh project.
+    const importProject = async (title: string) =>
+      (await caller.project.create({ title, label_config: LABEL_CONFIG })).id;
+    const work = mkdtempSync(join(tmpdir(), "taskport-bench-import-"));
+    cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
+    const items = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => JSON.stringify({ data: { text: `${tag} ${i}`, n: i } }));
+    const sampleRss = () => {
+      let peak = server.rssMb();
+      const timer = setInterval(() => {
+        peak = Math.max(peak, server.rssMb());
+      }, 50);
+      return () => {
+        clearInterval(timer);
+        return peak;
+      };
+    };
+
+    log(`import of ${COPY_ROWS} tasks through POST /api/projects/{id}/import...`);
+    const restBody = `[${items(COPY_ROWS, "rest").join(",")}]`;
+    const restProject = await importProject("Import REST");
+    let stopSampling = sampleRss();
+    let started = performance.now();
+    const restImport = await fetch(`${server.url}/api/projects/${restProject}/import`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Token ${token}` },
+      body: restBody,
+    });
+    const restSeconds = (performance.now() - started) / 1000;
+    const restPeak = stopSampling();
+    if (restImport.status !== 201) {
+      throw new Error(`REST import answered ${restImport.status}: ${await restImport.text()}`);
+    }
+    rows.push({
+      group: "import",
+      measure: `REST import, ${COPY_ROWS} tasks in one JSON request`,
+      value: COPY_ROWS / restSeconds,
+      unit: "tasks/s",
+      limit: { name: "COPY", value: copyRate },
+    });
+    rows.push({
+      group: "import",
+      measure: "server peak RSS during that import",
+      value: restPeak,
+      unit: "MB",
+    });
+
+    log(`import of ${COPY_ROWS} tasks with the taskport CLI (JSONL)...`);
+    const jsonl = join(work, "tasks.jsonl");
+    writeFileSync(jsonl, `${items(COPY_ROWS, "cli").join("\n")}\n`);
+    const cliProject = await importProject("Import CLI");
+    started = performance.now();
+    execFileSync(
+      process.execPath,
+      [
+        join(root, "apps", "cli", "bin", "taskport.mjs"),
+        "import",
+        jsonl,
+        "--project",
+        String(cliProject),
+        "--url",
+        server.url,
+        "--token",
+        token,
+        "--no-progress",
+      ],
+      { stdio: "ignore" },
+    );
+    const cliSeconds = (performance.now() - started) / 1000;
+    rows.push({
+      group: "import",
+      measure: `taskport import (CLI), ${COPY_ROWS} tasks from JSONL`,
+      value: COPY_ROWS / cliSeconds,
+      unit: "tasks/s",
+      limit: { name: "COPY", value: copyRate },
+    });
+
+    if (!quick) {
+      const big = 1_000_000;
+      log(`import of ${big} tasks as one uploaded JSONL file, sampling the server's memory...`);
+      const bigFile = join(work, "big.jsonl");
+      const out = createWriteStream(bigFile);
+      for (let i = 0; i < big; i++) {
+        if (!out.write(`{"data": {"text": "big ${i}", "n": ${i}}}\n`)) await once(out, "drain");
+      }
+      await new Promise((resolve) => out.end(resolve));
+      const bigProject = await importProject("Import 1M");
+      const form = new FormData();
+      form.append("file", await openAsBlob(bigFile), "big.jsonl");
+      stopSampling = sampleRss();
+      started = performance.now();
+      const bigImport = await fetch(`${server.url}/api/projects/${bigProject}/import`, {
+        method: "POST",
+        headers: { authorization: `Token ${token}` },
+        body: form,
+      });
+      const bigSeconds = (performance.now() - started) / 1000;
+      const bigPeak = stopSampling();
+      if (bigImport.status !== 201) {
+        throw new Error(`1M import answered ${bigImport.status}: ${await bigImport.text()}`);
+      }
+      rows.push({
+        group: "import",
+        measure: `REST import, ${big} tasks in one uploaded JSONL file`,
+        value: big / bigSeconds,
+        unit: "tasks/s",
+        limit: { name: "COPY", value: copyRate },
+      });
+      rows.push({
+        group: "import",
+        measure: `server peak RSS during the ${big}-task import`,
+        value: bigPeak,
+        unit: "MB",
+        limit: { name: "target", value: 500 },
+      });
+    }
     await server.stop();
 
     // The embedded database, for scale.
@@ -466,7 +628,7 @@ COMMIT;
   }
   const table = new Table({
     head: ["measure", "value", "p50 ms", "p99 ms", "errors", "limit", "ratio"],
-    style: { head: [] },
+    style: { head: [], border: [] },
   });
   const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1));
   for (const r of rows) {
