@@ -8,6 +8,7 @@ import { initTRPC } from "@trpc/server";
 import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyRequest } from "fastify";
 import superjson from "superjson";
+import { fixedTask } from "./fixed-task";
 
 const t = initTRPC
   .context<{ authorization: string | undefined }>()
@@ -20,26 +21,7 @@ const router = t.router({
   task: t.router({
     create: authed
       .input((raw: unknown) => raw as { data: Record<string, unknown>; project: number })
-      .mutation(({ input }) => ({
-        id: 1,
-        data: input.data,
-        meta: {},
-        created_at: now,
-        updated_at: now,
-        is_labeled: false,
-        overlap: 1,
-        inner_id: 1,
-        total_annotations: 0,
-        cancelled_annotations: 0,
-        total_predictions: 0,
-        comment_count: 0,
-        unresolved_comment_count: 0,
-        last_comment_updated_at: null,
-        project: input.project,
-        updated_by: null,
-        file_upload: null,
-        comment_authors: [],
-      })),
+      .mutation(({ input }) => fixedTask(input.data, input.project, now)),
   }),
 });
 
