@@ -11,7 +11,10 @@ import type { Db } from "./db/client";
 import { restRoutes } from "./rest";
 import { type AppRouter, appRouter } from "./root";
 import { checkDatabase } from "./services/health";
+import { deleteExpiredIdempotencyKeys } from "./services/idempotency";
 import { createTRPCContext } from "./trpc";
+
+const IDEMPOTENCY_SWEEP_MS = 10 * 60 * 1000;
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -76,5 +79,19 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
 
   await app.ready();
   if (!handle) throw new Error("Fastify did not hand over its request handler");
-  return { handle, close: () => app.close() };
+
+  // Expired idempotency keys are swept while the server runs; a failed sweep (the database
+  // being down, say) is retried at the next tick.
+  const sweep = setInterval(() => {
+    deleteExpiredIdempotencyKeys(db).catch(() => {});
+  }, IDEMPOTENCY_SWEEP_MS);
+  sweep.unref();
+
+  return {
+    handle,
+    close: () => {
+      clearInterval(sweep);
+      return app.close();
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPostgresDb } from "../src/db";
 import { idempotencyKeys, tasks } from "../src/db/schema";
 import { createCaller, createTRPCContext } from "../src/index";
+import { deleteExpiredIdempotencyKeys } from "../src/services/idempotency";
 import { createTestDatabase, type TestDatabase } from "./support/db";
 import { createTenant } from "./support/fixtures";
 
@@ -104,6 +105,23 @@ describe("task.create with an idempotency key", () => {
     });
     expect(again.id).not.toBe(mine.id);
     expect(again.inner_id).toBe(2);
+  });
+
+  it("sweeps keys past the replay window and keeps the others", async () => {
+    for (const key of ["old", "fresh"]) {
+      await tenant.caller.task.create({
+        data: { text: key },
+        project: projectId,
+        idempotencyKey: key,
+      });
+    }
+    await tdb.db
+      .update(idempotencyKeys)
+      .set({ createdAt: sql`now() - interval '25 hours'` })
+      .where(eq(idempotencyKeys.key, "old"));
+    expect(await deleteExpiredIdempotencyKeys(tdb.db)).toBe(1);
+    const left = await tdb.db.select({ key: idempotencyKeys.key }).from(idempotencyKeys);
+    expect(left.map((r) => r.key)).toEqual(["fresh"]);
   });
 
   it("refuses a malformed key", async () => {

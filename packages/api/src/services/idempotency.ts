@@ -177,3 +177,18 @@ export function withIdempotencyKey<T>(
     hash: async () => hash(),
   });
 }
+
+/**
+ * Deletes keys past the replay window (they can no longer answer anything), so the table
+ * holds about one day of keyed requests. Uses the created_at index; safe to run from every
+ * process at once.
+ */
+export async function deleteExpiredIdempotencyKeys(db: Db): Promise<number> {
+  const deleted = await db
+    .delete(idempotencyKeys)
+    .where(
+      sql`${idempotencyKeys.createdAt} < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`,
+    )
+    .returning({ key: idempotencyKeys.key });
+  return deleted.length;
+}
