@@ -101,7 +101,9 @@ export const projects = pgTable(
 export const tasks = pgTable(
   "tasks",
   {
-    id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    // By default rather than always: the batched create (services/task-writer.ts) inserts
+    // with INSERT ... SELECT, which names every column and so takes ids from nextval().
+    id: bigint({ mode: "number" }).primaryKey().generatedByDefaultAsIdentity(),
     projectId: integer()
       .notNull()
       .references(() => projects.id, { onDelete: "cascade" }),

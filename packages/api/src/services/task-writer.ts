@@ -9,13 +9,16 @@
  * so one create per transaction caps a project at what one lock holder can commit in sequence
  * (pgbench's counter transaction). Batching pays that cost once per batch instead.
  */
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { projects, tasks } from "../db/schema";
+import { tasks } from "../db/schema";
 import { notFound } from "../errors";
 
 export type TaskRow = typeof tasks.$inferSelect;
-export type NewTask = Omit<typeof tasks.$inferInsert, "innerId" | "id">;
+export type NewTask = Pick<
+  typeof tasks.$inferInsert,
+  "projectId" | "data" | "meta" | "overlap" | "createdBy"
+> & { overlap: number };
 
 const MAX_BATCH = 500;
 const PROJECT_NOT_FOUND = "No Project matches the given query.";
@@ -28,8 +31,13 @@ interface Pending {
 
 interface ProjectQueue {
   pending: Pending[];
-  running: boolean;
+  inFlight: number;
 }
+
+// Batches of one project in flight at once. They still take the project's row lock one after
+// another, but the next one is already waiting on the lock when the previous commits, so the
+// lock is not left idle while a batch's answer travels back through a busy event loop.
+const MAX_IN_FLIGHT = 3;
 
 const queuesByDb = new WeakMap<Db, Map<number, ProjectQueue>>();
 
@@ -42,53 +50,51 @@ export function insertTask(db: Db, values: NewTask): Promise<TaskRow> {
   }
   let queue = queues.get(values.projectId);
   if (!queue) {
-    queue = { pending: [], running: false };
+    queue = { pending: [], inFlight: 0 };
     queues.set(values.projectId, queue);
   }
   const target = queue;
   const promise = new Promise<TaskRow>((resolve, reject) =>
     target.pending.push({ values, resolve, reject }),
   );
-  if (!queue.running) void drain(db, queues, values.projectId, queue);
+  pump(db, queues, values.projectId, queue);
   return promise;
 }
 
-async function drain(
-  db: Db,
-  queues: Map<number, ProjectQueue>,
-  projectId: number,
-  queue: ProjectQueue,
-) {
-  queue.running = true;
+function pump(db: Db, queues: Map<number, ProjectQueue>, projectId: number, queue: ProjectQueue) {
+  while (queue.pending.length > 0 && queue.inFlight < MAX_IN_FLIGHT) {
+    const batch = queue.pending.splice(0, MAX_BATCH);
+    queue.inFlight += 1;
+    void writeAndSettle(db, projectId, batch).finally(() => {
+      queue.inFlight -= 1;
+      if (queue.pending.length > 0) pump(db, queues, projectId, queue);
+      else if (queue.inFlight === 0 && queues.get(projectId) === queue) queues.delete(projectId);
+    });
+  }
+}
+
+async function writeAndSettle(db: Db, projectId: number, batch: Pending[]): Promise<void> {
   try {
-    while (queue.pending.length > 0) {
-      const batch = queue.pending.splice(0, MAX_BATCH);
+    const rows = await writeBatch(
+      db,
+      projectId,
+      batch.map((p) => p.values),
+    );
+    for (const [i, p] of batch.entries()) p.resolve(rows[i] as TaskRow);
+  } catch (error) {
+    if (batch.length === 1 || isProjectGone(error)) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    // One row's failure must not fail the others: write them one by one to find it.
+    for (const p of batch) {
       try {
-        const rows = await writeBatch(
-          db,
-          projectId,
-          batch.map((p) => p.values),
-        );
-        for (const [i, p] of batch.entries()) p.resolve(rows[i] as TaskRow);
-      } catch (error) {
-        if (batch.length === 1 || isProjectGone(error)) {
-          for (const p of batch) p.reject(error);
-          continue;
-        }
-        // One row's failure must not fail the others: write them one by one to find it.
-        for (const p of batch) {
-          try {
-            const [row] = await writeBatch(db, projectId, [p.values]);
-            p.resolve(row as TaskRow);
-          } catch (single) {
-            p.reject(single);
-          }
-        }
+        const [row] = await writeBatch(db, projectId, [p.values]);
+        p.resolve(row as TaskRow);
+      } catch (single) {
+        p.reject(single);
       }
     }
-  } finally {
-    queue.running = false;
-    queues.delete(projectId);
   }
 }
 
@@ -96,30 +102,41 @@ function isProjectGone(error: unknown): boolean {
   return error instanceof Error && error.message === PROJECT_NOT_FOUND;
 }
 
-/** Reserves `values.length` inner_ids under the project's row lock and inserts the rows. */
+/**
+ * Reserves `values.length` inner_ids under the project's row lock and inserts the rows, in one
+ * statement: the counter UPDATE is a data-modifying CTE that the INSERT reads its numbers from.
+ * One statement is one round trip and its own transaction (or part of the caller's), where
+ * BEGIN, UPDATE, INSERT and COMMIT were four, each waiting its turn in a busy event loop.
+ */
 async function writeBatch(db: Db, projectId: number, values: NewTask[]): Promise<TaskRow[]> {
   const n = values.length;
-  return db.transaction(async (tx) => {
-    const [counter] = await tx
-      .update(projects)
-      .set({
-        lastInnerId: sql`${projects.lastInnerId} + ${n}`,
-        taskNumber: sql`${projects.taskNumber} + ${n}`,
-      })
-      .where(eq(projects.id, projectId))
-      .returning({ last: projects.lastInnerId });
-    if (!counter) throw notFound(PROJECT_NOT_FOUND);
-    const first = counter.last - n + 1;
-    const rows = await tx
-      .insert(tasks)
-      .values(values.map((v, i) => ({ ...v, innerId: first + i })))
-      .returning();
-    // Matched by inner_id, not by position: RETURNING's order is not a promise of SQL.
-    const byInnerId = new Map(rows.map((r) => [r.innerId, r]));
-    return values.map((_, i) => {
-      const row = byInnerId.get(first + i);
-      if (!row) throw new Error(`inserted task with inner_id ${first + i} was not returned`);
-      return row;
-    });
+  const counter = db.$with("counter", { first: sql<number>`first` }).as(
+    sql`update projects set last_inner_id = last_inner_id + ${n}, task_number = task_number + ${n}
+        where id = ${projectId} returning last_inner_id - ${n} as first`,
+  );
+  // The rows travel as one JSON array; the SELECT lists every insertable column of `tasks`,
+  // in the table's order, as Drizzle's INSERT ... SELECT requires.
+  const items = JSON.stringify(values.map((v) => [v.data, v.meta ?? {}, v.overlap, v.createdBy]));
+  const rows = await db
+    .with(counter)
+    .insert(tasks)
+    .select(
+      sql`select nextval(pg_get_serial_sequence('tasks', 'id')), ${projectId}::int, counter.first + r.ord, r.item->0, r.item->1, (r.item->>2)::int,
+            false, 0, 0, 0, 0, 0, null::timestamptz, null::bigint, (r.item->>3)::int, null::int,
+            now(), now()
+          from counter, jsonb_array_elements(${items}::jsonb) with ordinality as r(item, ord)`,
+    )
+    .returning();
+  if (rows.length === 0) throw notFound(PROJECT_NOT_FOUND);
+  const first = rows.reduce(
+    (min, r) => Math.min(min, r.innerId),
+    Number.POSITIVE_INFINITY,
+  ) as number;
+  // Matched by inner_id, not by position: RETURNING's order is not a promise of SQL.
+  const byInnerId = new Map(rows.map((r) => [r.innerId, r]));
+  return values.map((_, i) => {
+    const row = byInnerId.get(first + i);
+    if (!row) throw new Error(`inserted task with inner_id ${first + i} was not returned`);
+    return row;
   });
 }
