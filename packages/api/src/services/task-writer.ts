@@ -1,9 +1,9 @@
 /**
  * Group commit for task creates. Concurrent creates into one project queue here and are
- * written together: one transaction, one counter update that reserves a block of inner_ids,
- * one multi-row insert. The first create of an idle project is written at once (no added
- * latency); creates that arrive while a write is in flight form the next batch. Each caller
- * still gets its own row or its own error, and only after the transaction has committed.
+ * written together: one statement that reserves a block of inner_ids under the project's row
+ * lock and inserts the rows. The first create of an idle project is written at once (no added
+ * latency); creates that arrive while writes are in flight form the next batch. Each caller
+ * still gets its own row or its own error, and only after the statement has committed.
  *
  * Why: every create into a project must take that project's row lock to get the next inner_id,
  * so one create per transaction caps a project at what one lock holder can commit in sequence
@@ -121,17 +121,15 @@ async function writeBatch(db: Db, projectId: number, values: NewTask[]): Promise
     .with(counter)
     .insert(tasks)
     .select(
-      sql`select nextval(pg_get_serial_sequence('tasks', 'id')), ${projectId}::int, counter.first + r.ord, r.item->0, r.item->1, (r.item->>2)::int,
+      sql`select nextval(pg_get_serial_sequence('tasks', 'id')), ${projectId}::int,
+            counter.first + r.ord, r.item->0, r.item->1, (r.item->>2)::int,
             false, 0, 0, 0, 0, 0, null::timestamptz, null::bigint, (r.item->>3)::int, null::int,
             now(), now()
           from counter, jsonb_array_elements(${items}::jsonb) with ordinality as r(item, ord)`,
     )
     .returning();
   if (rows.length === 0) throw notFound(PROJECT_NOT_FOUND);
-  const first = rows.reduce(
-    (min, r) => Math.min(min, r.innerId),
-    Number.POSITIVE_INFINITY,
-  ) as number;
+  const first = Math.min(...rows.map((r) => r.innerId));
   // Matched by inner_id, not by position: RETURNING's order is not a promise of SQL.
   const byInnerId = new Map(rows.map((r) => [r.innerId, r]));
   return values.map((_, i) => {
