@@ -25,6 +25,8 @@ const config: NextConfig = {
   // Native and WASM database drivers are loaded by Node as they are, not bundled.
   serverExternalPackages: ["@electric-sql/pglite", "postgres", "@node-rs/argon2", "fastify"],
   poweredByHeader: false,
+  // The development server is reached as localhost or 127.0.0.1 alike (the tests use the latter).
+  allowedDevOrigins: ["127.0.0.1"],
   async headers() {
     return [
       {
