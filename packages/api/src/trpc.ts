@@ -7,7 +7,7 @@ import superjson from "superjson";
 import { z } from "zod";
 import { type Actor, type AuthOptions, type HeaderBag, resolveActor } from "./auth/actor";
 import type { Db } from "./db/client";
-import { DATABASE_UNAVAILABLE, isDatabaseUnavailable } from "./errors";
+import { toClientError } from "./errors";
 
 export interface CreateContextOptions {
   db: Db;
@@ -53,16 +53,9 @@ export const createTRPCRouter = t.router;
 /** Every procedure: a database outage reaches the client as 503, not as an internal error. */
 export const publicProcedure = t.procedure.use(async ({ next }) => {
   const result = await next();
-  if (
-    !result.ok &&
-    result.error.code === "INTERNAL_SERVER_ERROR" &&
-    isDatabaseUnavailable(result.error.cause)
-  ) {
-    throw new TRPCError({
-      code: "SERVICE_UNAVAILABLE",
-      message: DATABASE_UNAVAILABLE,
-      cause: result.error.cause,
-    });
+  if (!result.ok && result.error.code === "INTERNAL_SERVER_ERROR") {
+    const mapped = toClientError(result.error.cause);
+    if (mapped instanceof TRPCError) throw mapped;
   }
   return result;
 });

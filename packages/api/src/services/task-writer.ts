@@ -13,6 +13,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { tasks } from "../db/schema";
 import { notFound } from "../errors";
+import { PROJECT_NOT_FOUND } from "./project";
 
 export type TaskRow = typeof tasks.$inferSelect;
 export type NewTask = Pick<
@@ -21,7 +22,6 @@ export type NewTask = Pick<
 > & { overlap: number };
 
 const MAX_BATCH = 500;
-const PROJECT_NOT_FOUND = "No Project matches the given query.";
 
 interface Pending {
   values: NewTask;
