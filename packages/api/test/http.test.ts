@@ -3,8 +3,10 @@ import type { AddressInfo } from "node:net";
 import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from "@trpc/client";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPostgresDb } from "../src/db";
+import { DATABASE_UNAVAILABLE } from "../src/errors";
 import { type ApiHandler, createApiHandler } from "../src/http";
-import type { AppRouter } from "../src/index";
+import { type AppRouter, createCaller, createTRPCContext } from "../src/index";
 import { createTestDatabase, type TestDatabase } from "./support/db";
 import { createTenant } from "./support/fixtures";
 
@@ -94,6 +96,25 @@ describe("the API over HTTP", () => {
     const body = (await res.json()) as { error: { json: { message: string } } };
     expect(body.error.json.message).toBe("Authentication credentials were not provided.");
     expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it("answers SERVICE_UNAVAILABLE when the database cannot be reached", async () => {
+    // Nothing listens on port 1: every query fails to connect.
+    const unreachable = createPostgresDb("postgres://postgres@127.0.0.1:1/taskport", { max: 1 });
+    try {
+      const caller = createCaller(
+        createTRPCContext({
+          db: unreachable,
+          headers: { authorization: "Token whatever-token-123" },
+        }),
+      );
+      await expect(caller.project.list()).rejects.toMatchObject({
+        code: "SERVICE_UNAVAILABLE",
+        message: DATABASE_UNAVAILABLE,
+      });
+    } finally {
+      await unreachable.$close();
+    }
   });
 
   it("refuses a body over the limit with 413", async () => {
