@@ -6,7 +6,7 @@
 import { createServer } from "node:http";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureAdmin, loadSecretKey, openDatabase } from "@taskport/api";
+import { createJobSystem, ensureAdmin, loadSecretKey, openDatabase } from "@taskport/api";
 import { createApiHandler } from "@taskport/api/http";
 import next from "next";
 import { readConfig } from "./src/server/config";
@@ -34,8 +34,18 @@ if (config.admin) {
 const secretKey = await loadSecretKey(db, config.secretKey);
 setRuntime({ db, secretKey });
 
+// Background jobs (storage syncs): every process runs workers unless TASKPORT_JOB_WORKERS=0;
+// a job whose process dies is taken over by another process, or by this one after a restart.
+const jobs = createJobSystem({
+  db,
+  work: config.jobWorkers,
+  staleAfterSeconds: config.jobStaleSeconds,
+});
+await jobs.start();
+
 const api = await createApiHandler({
   db,
+  jobs,
   secretKey,
   maxBodyBytes: config.maxBodyBytes,
   maxImportBytes: config.maxImportBytes,
@@ -78,6 +88,9 @@ async function shutdown(signal: string) {
   const closed = new Promise((resolve) => server.close(resolve));
   server.closeIdleConnections();
   await closed;
+  // Running jobs stop at their next step and are retried at once by another process (or by
+  // this one after it restarts), from their last committed step.
+  await jobs.stop();
   await api.close();
   await app?.close();
   await db.$close();

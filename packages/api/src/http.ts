@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify from "fastify";
 import type { Db } from "./db/client";
+import type { JobSystem } from "./jobs";
 import { restRoutes } from "./rest";
 import { type AppRouter, appRouter } from "./root";
 import { checkDatabase } from "./services/health";
@@ -20,6 +21,8 @@ export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export interface ApiHandlerOptions {
   db: Db;
+  /** Durable jobs (storage syncs, ...): enqueued and cancelled through the API. */
+  jobs?: JobSystem;
   /** Signs personal access tokens and their access JWTs (see auth/secret.ts). */
   secretKey?: Uint8Array;
   maxBodyBytes?: number;
@@ -61,7 +64,12 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     trpcOptions: {
       router: appRouter,
       createContext: ({ req }) =>
-        createTRPCContext({ db, headers: req.headers, secretKey: options.secretKey }),
+        createTRPCContext({
+          db,
+          headers: req.headers,
+          secretKey: options.secretKey,
+          jobs: options.jobs,
+        }),
       onError({ error }) {
         if (error.code === "INTERNAL_SERVER_ERROR") logError(randomUUID(), error.cause ?? error);
       },
@@ -71,6 +79,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
   // Label Studio's REST API: every other /api path.
   await app.register(restRoutes, {
     db,
+    jobs: options.jobs,
     secretKey: options.secretKey,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxImportBytes: options.maxImportBytes,

@@ -11,6 +11,7 @@ export {
   SESSION_COOKIE,
 } from "./auth/session";
 export { type Db, openDatabase } from "./db";
+export { createJobSystem, type JobSystem, type TaskportJobsOptions } from "./jobs";
 export { restOpenApiDocument } from "./rest/openapi";
 export {
   DEFAULT_MAX_IMPORT_BYTES,

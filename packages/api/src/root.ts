@@ -1,4 +1,5 @@
 import { healthRouter } from "./routers/health";
+import { jobRouter } from "./routers/job";
 import { projectRouter } from "./routers/project";
 import { taskRouter } from "./routers/task";
 import { tokenRouter } from "./routers/token";
@@ -7,6 +8,7 @@ import { createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
   health: healthRouter,
+  job: jobRouter,
   project: projectRouter,
   task: taskRouter,
   token: tokenRouter,

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { type Actor, type AuthOptions, type HeaderBag, resolveActor } from "./auth/actor";
 import type { Db } from "./db/client";
 import { toClientError } from "./errors";
+import type { JobSystem } from "./jobs";
 
 export interface CreateContextOptions {
   db: Db;
@@ -16,11 +17,13 @@ export interface CreateContextOptions {
   actor?: Actor | null;
   /** The JWT signing key, for personal access tokens. */
   secretKey?: Uint8Array;
+  /** Durable jobs (storage syncs, ...); without it, procedures that start jobs answer 503. */
+  jobs?: JobSystem;
 }
 
 export function createTRPCContext(opts: CreateContextOptions) {
   const auth: AuthOptions = { secretKey: opts.secretKey };
-  return { db: opts.db, headers: opts.headers, actor: opts.actor ?? null, auth };
+  return { db: opts.db, headers: opts.headers, actor: opts.actor ?? null, auth, jobs: opts.jobs };
 }
 
 export type Context = ReturnType<typeof createTRPCContext>;

@@ -1,4 +1,5 @@
 export * from "./import";
+export * from "./job";
 export * from "./json-text";
 export * from "./label-config";
 export * from "./openapi";

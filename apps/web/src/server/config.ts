@@ -16,6 +16,10 @@ export interface AppConfig {
   /** PostgreSQL connections this process may hold. */
   poolSize: number | undefined;
   apiOnly: boolean;
+  /** TASKPORT_JOB_WORKERS=0: this process runs no background jobs (it still enqueues them). */
+  jobWorkers: boolean;
+  /** TASKPORT_JOB_STALE_SECONDS: a running job silent this long is retried elsewhere. */
+  jobStaleSeconds: number | undefined;
   admin: { email: string; password: string; token: string } | undefined;
 }
 
@@ -49,6 +53,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     secretKey: env.TASKPORT_SECRET_KEY || undefined,
     poolSize: positiveInt("DATABASE_POOL_SIZE", env.DATABASE_POOL_SIZE),
     apiOnly: env.TASKPORT_API_ONLY === "1" || env.TASKPORT_API_ONLY === "true",
+    jobWorkers: !(env.TASKPORT_JOB_WORKERS === "0" || env.TASKPORT_JOB_WORKERS === "false"),
+    jobStaleSeconds: positiveInt("TASKPORT_JOB_STALE_SECONDS", env.TASKPORT_JOB_STALE_SECONDS),
     admin: email && password && token ? { email, password, token } : undefined,
   };
 }

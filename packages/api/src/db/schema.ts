@@ -17,6 +17,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
+  uuid,
 } from "drizzle-orm/pg-core";
 
 const createdAt = () => timestamp({ withTimezone: true, mode: "date" }).notNull().defaultNow();
@@ -248,3 +249,52 @@ export const settings = pgTable("settings", {
   key: text().primaryKey(),
   value: text().notNull(),
 });
+
+/**
+ * Durable jobs (jobs/): the record of each job, read by callers and kept after pg-boss archives
+ * its own rows. Each attempt is one pg-boss job (`bossId`, the current one): pg-boss stores and
+ * hands out pending attempts (SKIP LOCKED, delayed starts); this row owns status, progress,
+ * errors, the retry decision, and which process runs the job (worker id and heartbeat, so that
+ * a job whose process died is retried).
+ */
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid().primaryKey(),
+    queue: text().notNull(),
+    // The pg-boss job of the current attempt: an older attempt's pg-boss job can never claim
+    // this row again.
+    bossId: uuid().notNull(),
+    // Null for server jobs that belong to no organization (the periodic sync tick).
+    organizationId: integer().references(() => organizations.id, { onDelete: "cascade" }),
+    // At most one unfinished job per key (e.g. one sync per storage): see the index below.
+    key: text(),
+    status: text()
+      .$type<"queued" | "running" | "retrying" | "completed" | "failed" | "cancelled">()
+      .notNull()
+      .default("queued"),
+    // The handler's input (pg-boss's own job only carries this row's id).
+    data: jsonb().$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    progress: jsonb().$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    result: jsonb().$type<unknown>(),
+    error: text(),
+    // Attempts started so far, and how many are allowed.
+    attempt: integer().notNull().default(0),
+    maxAttempts: integer().notNull().default(1),
+    workerId: text(),
+    heartbeatAt: timestamp({ withTimezone: true, mode: "date" }),
+    cancelRequestedAt: timestamp({ withTimezone: true, mode: "date" }),
+    createdAt: createdAt(),
+    startedAt: timestamp({ withTimezone: true, mode: "date" }),
+    finishedAt: timestamp({ withTimezone: true, mode: "date" }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("jobs_key_unfinished_key")
+      .on(t.key)
+      .where(sql`${t.status} in ('queued', 'running', 'retrying')`),
+    // The reaper's scan: only running jobs are ever looked up by heartbeat.
+    index("jobs_heartbeat_at_idx").on(t.heartbeatAt).where(sql`${t.status} = 'running'`),
+    index("jobs_organization_id_idx").on(t.organizationId),
+  ],
+);

@@ -8,9 +8,12 @@ import { TRPCError } from "@trpc/server";
 import type { FastifyRequest } from "fastify";
 import { type Actor, credentialsFrom, resolveActor } from "../auth/actor";
 import type { Db } from "../db/client";
+import type { JobSystem } from "../jobs";
 
 export interface RestOptions {
   db: Db;
+  /** Durable jobs (storage syncs, ...). */
+  jobs?: JobSystem;
   /** Signs personal access tokens and their access JWTs. */
   secretKey?: Uint8Array;
   maxBodyBytes: number;

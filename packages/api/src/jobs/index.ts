@@ -1,0 +1,20 @@
+export { type BossDb, bossDbFor, bossDbInTransaction } from "./boss-db";
+export { createJobSystem, type TaskportJobsOptions } from "./queues";
+export {
+  backoff,
+  type EnqueueOptions,
+  JobCancelled,
+  type JobContext,
+  type JobDefinition,
+  JobInterrupted,
+  type JobProgress,
+  type JobRow,
+  type JobStatus,
+  JobSuperseded,
+  JobSystem,
+  type JobSystemOptions,
+  PermanentJobError,
+  RetryLater,
+  type RetryPolicy,
+  UNFINISHED,
+} from "./system";
