@@ -32,7 +32,6 @@ if (config.admin) {
   );
 }
 const secretKey = await loadSecretKey(db, config.secretKey);
-setRuntime({ db, secretKey });
 
 // Background jobs (storage syncs): every process runs workers unless TASKPORT_JOB_WORKERS=0;
 // a job whose process dies is taken over by another process, or by this one after a restart.
@@ -50,6 +49,7 @@ const api = await createApiHandler({
   maxBodyBytes: config.maxBodyBytes,
   maxImportBytes: config.maxImportBytes,
 });
+setRuntime({ db, secretKey, openApiDocument: api.openApiDocument });
 // API-only processes (TASKPORT_API_ONLY=1) serve /api/* without loading Next.js at all: the
 // shape for extra API workers behind a load balancer.
 const app = config.apiOnly

@@ -5,37 +5,89 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 
+/**
+ * One refused input, with where it is: `field` is where Label Studio reports it (a body field,
+ * or null for `non_field_errors`); `key` is the JSON path it concerns (["data", "text"]) when
+ * that is more precise; `detail` is the message for people when the wire message adds a note.
+ */
+export interface InputIssue {
+  field: string | null;
+  message: string;
+  key?: readonly (string | number)[];
+  detail?: string;
+}
+
+/** BAD_REQUEST carrying its issues as a ZodError cause, read by tRPC's formatter and REST alike. */
+export function issuesError(issues: readonly InputIssue[], message?: string): TRPCError {
+  const zodIssues: z.core.$ZodIssue[] = issues.map((issue) => ({
+    code: "custom" as const,
+    path: issue.field === null ? [] : [issue.field],
+    message: issue.message,
+    input: undefined,
+    params: { key: issue.key ?? (issue.field === null ? [] : [issue.field]), detail: issue.detail },
+  }));
+  const first = issues[0];
+  return new TRPCError({
+    code: "BAD_REQUEST",
+    message:
+      message ??
+      (first
+        ? first.field
+          ? `${first.field}: ${first.message}`
+          : first.message
+        : "Validation error"),
+    cause: new z.ZodRealError(zodIssues),
+  });
+}
+
 export function validationError(
   fields: Record<string, string[]>,
   nonField: string[] = [],
 ): TRPCError {
-  const issues: z.core.$ZodIssue[] = [
+  return issuesError([
     ...Object.entries(fields).flatMap(([field, messages]) =>
-      messages.map((message) => ({
-        code: "custom" as const,
-        path: [field],
-        message,
-        input: undefined,
-      })),
+      messages.map((message) => ({ field, message })),
     ),
-    ...nonField.map((message) => ({
-      code: "custom" as const,
-      path: [],
-      message,
-      input: undefined,
-    })),
-  ];
-  const first = issues[0];
-  const message = first
-    ? first.path.length
-      ? `${String(first.path[0])}: ${first.message}`
-      : first.message
-    : "Validation error";
-  return new TRPCError({ code: "BAD_REQUEST", message, cause: new z.ZodRealError(issues) });
+    ...nonField.map((message) => ({ field: null, message })),
+  ]);
+}
+
+/** A refused field whose message reads on its own (a form shows it next to the field). */
+export function fieldError(field: string, message: string): TRPCError {
+  return issuesError([{ field, message }], message);
+}
+
+/** The field a refusal concerns, when it names one. */
+export function errorField(error: unknown): string | undefined {
+  const cause = error instanceof TRPCError ? error.cause : undefined;
+  const field = cause instanceof z.ZodError ? cause.issues[0]?.path[0] : undefined;
+  return typeof field === "string" ? field : undefined;
+}
+
+/** The issues of a BAD_REQUEST as clients read them: field, key and message, as data. */
+export function issuesOf(error: z.ZodError) {
+  return error.issues.map((issue) => {
+    const params = issue.code === "custom" ? (issue.params as Partial<InputIssue>) : undefined;
+    return {
+      field: typeof issue.path[0] === "string" ? issue.path[0] : null,
+      key: (params?.key ?? issue.path).map((part) =>
+        typeof part === "number" ? part : String(part),
+      ),
+      message: params?.detail ?? issue.message,
+    };
+  });
 }
 
 export function notFound(message: string): TRPCError {
   return new TRPCError({ code: "NOT_FOUND", message });
+}
+
+/** 405, in Django REST framework's words. */
+export function methodNotAllowed(method: string): TRPCError {
+  return new TRPCError({
+    code: "METHOD_NOT_SUPPORTED",
+    message: `Method "${method}" not allowed.`,
+  });
 }
 
 /** The PostgreSQL SQLSTATE of a driver error, looking through Drizzle's wrapper. */

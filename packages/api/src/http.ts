@@ -11,7 +11,6 @@ import type { Db } from "./db/client";
 import type { JobSystem } from "./jobs";
 import { restRoutes } from "./rest";
 import { type AppRouter, appRouter } from "./root";
-import { checkDatabase } from "./services/health";
 import { deleteExpiredIdempotencyKeys } from "./services/idempotency";
 import { createTRPCContext } from "./trpc";
 
@@ -35,6 +34,10 @@ export interface ApiHandlerOptions {
 export interface ApiHandler {
   handle(req: IncomingMessage, res: ServerResponse): void;
   close(): Promise<void>;
+  /** The REST API's OpenAPI document, as GET /api/openapi.json serves it. */
+  openApiDocument(): Record<string, unknown>;
+  /** Every route this handler serves (method and Fastify URL), for tests that check coverage. */
+  readonly routes: readonly { method: string; url: string }[];
 }
 
 const defaultLogError = (id: string, error: unknown) =>
@@ -54,9 +57,9 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     },
   });
 
-  app.get("/api/health", async (_req, reply) => {
-    const health = await checkDatabase(db);
-    return reply.code(health.status === "ok" ? 200 : 503).send(health);
+  const routes: { method: string; url: string }[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
 
   await app.register(fastifyTRPCPlugin, {
@@ -76,7 +79,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
   });
 
-  // Label Studio's REST API: every other /api path.
+  // Label Studio's REST API: every other /api path, and /health.
   await app.register(restRoutes, {
     db,
     jobs: options.jobs,
@@ -96,8 +99,14 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
   }, IDEMPOTENCY_SWEEP_MS);
   sweep.unref();
 
+  // The document as it is served, built once (the routes do not change once ready).
+  const served = await app.inject({ method: "GET", url: "/api/openapi.json" });
+  if (served.statusCode !== 200) throw new Error(`GET /api/openapi.json: ${served.body}`);
+  const document = served.json() as Record<string, unknown>;
   return {
     handle,
+    routes,
+    openApiDocument: () => document,
     close: () => {
       clearInterval(sweep);
       return app.close();

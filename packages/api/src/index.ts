@@ -11,8 +11,8 @@ export {
   SESSION_COOKIE,
 } from "./auth/session";
 export { type Db, openDatabase } from "./db";
+export { errorField } from "./errors";
 export { createJobSystem, type JobSystem, type TaskportJobsOptions } from "./jobs";
-export { restOpenApiDocument } from "./rest/openapi";
 export {
   DEFAULT_MAX_IMPORT_BYTES,
   type ImportParams,

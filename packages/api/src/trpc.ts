@@ -7,7 +7,7 @@ import superjson from "superjson";
 import { z } from "zod";
 import { type Actor, type AuthOptions, type HeaderBag, resolveActor } from "./auth/actor";
 import type { Db } from "./db/client";
-import { toClientError } from "./errors";
+import { issuesOf, toClientError } from "./errors";
 import type { JobSystem } from "./jobs";
 
 export interface CreateContextOptions {
@@ -41,9 +41,11 @@ const t = initTRPC.context<Context>().create({
       data: {
         ...shape.data,
         stack: undefined,
+        // Field errors as Zod flattens them, and each issue's field and key as data, so that a
+        // client places a message without reading it.
         zodError:
           error.code === "BAD_REQUEST" && error.cause instanceof z.ZodError
-            ? z.flattenError(error.cause)
+            ? { ...z.flattenError(error.cause), issues: issuesOf(error.cause) }
             : null,
       },
     };

@@ -83,6 +83,10 @@ describe("the API over HTTP", () => {
     expect(error).toBeInstanceOf(TRPCClientError);
     expect(error.data).toMatchObject({ code: "BAD_REQUEST", httpStatus: 400 });
     expect(error.data.zodError.formErrors[0]).toMatch(/"text" key is expected in task data/);
+    // Where the error is, as data: a form places it without reading the message.
+    expect(error.data.zodError.issues).toEqual([
+      { field: null, key: ["data", "text"], message: '"text" key is expected in task data' },
+    ]);
     expect(error.data.stack).toBeUndefined();
 
     const notFound = await trpc.task.create.mutate({ data: {}, project: 999_999 }).catch((e) => e);

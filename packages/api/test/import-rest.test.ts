@@ -248,6 +248,19 @@ describe("POST /api/projects/{id}/import", () => {
       f.append("file", new Blob(["x\ny\n"]), "lines.txt");
       return f;
     };
+    // One operation whichever surface takes the key: tRPC's import with it is the same key.
+    const typed = await tenant.caller.task.import({
+      project: projectId,
+      items: [{ text: "typed" }],
+      idempotencyKey: "shared-import",
+    });
+    expect(typed.task_count).toBe(1);
+    const overRest = await postJson(path, [{ text: "rest" }], {
+      "idempotency-key": "shared-import",
+    });
+    expect(overRest.status).toBe(422);
+    expect(await taskData()).toHaveLength(3);
+
     const upload = await post(`/api/projects/${projectId}/import`, form(), {
       "idempotency-key": "f",
     });
@@ -255,7 +268,7 @@ describe("POST /api/projects/{id}/import", () => {
       "idempotency-key": "f",
     });
     expect(again).toEqual(upload);
-    expect(await taskData()).toHaveLength(4);
+    expect(await taskData()).toHaveLength(5);
   });
 });
 

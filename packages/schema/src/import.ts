@@ -1,18 +1,22 @@
 import { z } from "zod";
-import { ProjectId } from "./project";
+import { ProjectId } from "./ids";
 
 /** Most tasks one import request may hold (Label Studio's limit too). */
 export const MAX_IMPORT_TASKS = 1_000_000;
 
+/** The header that carries an idempotency key on REST (tRPC: the `idempotencyKey` input). */
+export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
+
 /**
- * An Idempotency-Key: 1 to 255 visible ASCII characters. A replay with the same key and the
- * same request within 24 hours answers the first response and creates nothing.
+ * An Idempotency-Key: 1 to 255 visible ASCII characters; empty or absent means none. A replay
+ * with the same key and the same request within 24 hours answers the first response and
+ * creates nothing.
  */
 export const IdempotencyKey = z
   .string()
-  .min(1)
-  .max(255)
-  .regex(/^[\x21-\x7e]+$/, "An idempotency key is 1 to 255 visible ASCII characters.");
+  .regex(/^[\x21-\x7e]{0,255}$/, "An idempotency key is 1 to 255 visible ASCII characters.")
+  .optional()
+  .transform((key) => key || undefined);
 export type IdempotencyKey = z.infer<typeof IdempotencyKey>;
 
 /**
@@ -26,7 +30,7 @@ export const TaskImportInput = z.object({
   /** false: validate and count only, write nothing. */
   commitToProject: z.boolean().default(true),
   returnTaskIds: z.boolean().default(false),
-  idempotencyKey: IdempotencyKey.optional(),
+  idempotencyKey: IdempotencyKey,
 });
 export type TaskImportInput = z.input<typeof TaskImportInput>;
 

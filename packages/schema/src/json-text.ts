@@ -26,28 +26,36 @@ function pathPart(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
-/** The first string (value or key) under `value` that cannot be stored, as `{path, reason}`. */
+/** Where a value sits in a JSON document: object keys and array indexes from its root. */
+export type JsonKey = (string | number)[];
+
+/** The first string (value or key) under `value` that cannot be stored, as `{path, key, reason}`. */
 export function findUnstorableString(
   value: unknown,
   path: string,
-): { path: string; reason: string } | null {
+  key: JsonKey = [path],
+): { path: string; key: JsonKey; reason: string } | null {
   if (typeof value === "string") {
     const reason = unstorableReason(value);
-    return reason ? { path, reason } : null;
+    return reason ? { path, key, reason } : null;
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findUnstorableString(value[i], `${path}[${i}]`);
+      const found = findUnstorableString(value[i], `${path}[${i}]`, [...key, i]);
       if (found) return found;
     }
     return null;
   }
   if (value !== null && typeof value === "object") {
-    for (const [key, child] of Object.entries(value)) {
-      const keyReason = unstorableReason(key);
+    for (const [name, child] of Object.entries(value)) {
+      const keyReason = unstorableReason(name);
       if (keyReason)
-        return { path: `${path}${pathPart(key)}`, reason: `has a key that ${keyReason}` };
-      const found = findUnstorableString(child, `${path}${pathPart(key)}`);
+        return {
+          path: `${path}${pathPart(name)}`,
+          key: [...key, name],
+          reason: `has a key that ${keyReason}`,
+        };
+      const found = findUnstorableString(child, `${path}${pathPart(name)}`, [...key, name]);
       if (found) return found;
     }
   }

@@ -1,8 +1,7 @@
 import { z } from "zod";
+import { ProjectId } from "./ids";
 import { DEFAULT_LABEL_CONFIG } from "./label-config";
 import { PageInput } from "./pagination";
-
-export const ProjectId = z.number().int().min(1).max(2147483647);
 
 export const ProjectCreateInput = z.object({
   // Label Studio lets a project be created without a title; its scripts rely on that.

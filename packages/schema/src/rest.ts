@@ -4,6 +4,7 @@
  * generated from them (see openapi.ts).
  */
 import { z } from "zod";
+import { TokenId } from "./ids";
 import { Project } from "./project";
 
 /** Every REST error: contract section 2. */
@@ -39,7 +40,7 @@ export const TokenCreateInput = z.object({
 });
 export type TokenCreateInput = z.input<typeof TokenCreateInput>;
 
-export const TokenByIdInput = z.object({ id: z.number().int().min(1).max(2147483647) });
+export const TokenByIdInput = z.object({ id: TokenId });
 export type TokenByIdInput = z.infer<typeof TokenByIdInput>;
 
 /** A token as listed: never its secret. */

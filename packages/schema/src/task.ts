@@ -1,18 +1,13 @@
 import { z } from "zod";
+import { isJsonObject, ProjectId, TaskId } from "./ids";
+import { IdempotencyKey } from "./import";
 import { PageInput } from "./pagination";
-import { ProjectId } from "./project";
 
 /** A JSON object: task `data` and `meta` are free-form dictionaries. */
 export const JsonObject = z.record(z.string(), z.unknown());
 export type JsonObject = z.infer<typeof JsonObject>;
 
-export const TaskId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-
-/**
- * What a client sends to create a task. The server checks a raw body in Label Studio's order
- * (the project is looked up before the fields are validated), so this schema is the typed
- * shape of a valid body and the rules each field must meet, not the order they are checked in.
- */
+/** What a client sends to create a task: the documented shape of a valid body. */
 export const TaskCreateInput = z.object({
   data: JsonObject,
   project: ProjectId,
@@ -21,13 +16,40 @@ export const TaskCreateInput = z.object({
 });
 export type TaskCreateInput = z.infer<typeof TaskCreateInput>;
 
-export const TaskUpdateInput = z.object({
-  id: TaskId,
+export const TASK_BODY_NOT_OBJECT =
+  'The request body must be a JSON object such as {"data": {"text": "..."}, "project": 1}.';
+
+/**
+ * `task.create`'s input. Its type is the documented shape (TaskCreateInput, plus the key);
+ * parsing checks what Label Studio checks before it looks the project up: the body is an
+ * object, and the idempotency key is well-formed. The service checks the fields after the
+ * project lookup, in Label Studio's order (contract section 1), as it does for REST.
+ */
+export const TaskCreateRequest = z
+  .custom<TaskCreateInput & { idempotencyKey?: string }>(isJsonObject, {
+    error: TASK_BODY_NOT_OBJECT,
+  })
+  .transform(
+    ({ idempotencyKey, ...body }): { idempotencyKey?: unknown; body: Record<string, unknown> } => ({
+      idempotencyKey,
+      body,
+    }),
+  )
+  .pipe(z.object({ idempotencyKey: IdempotencyKey, body: z.record(z.string(), z.unknown()) }));
+
+const taskUpdateFields = {
   data: JsonObject.optional(),
   meta: JsonObject.optional(),
   overlap: z.number().int().min(1).max(1000).optional(),
-});
+};
+
+export const TaskUpdateInput = z.object({ id: TaskId, ...taskUpdateFields });
 export type TaskUpdateInput = z.infer<typeof TaskUpdateInput>;
+
+/** PATCH /api/tasks/{id}/'s body: the fields to change (the id is in the URL). */
+export const TaskUpdateBody = z.object(taskUpdateFields, {
+  error: "The request body must be a JSON object of the fields to change.",
+});
 
 export const TaskByIdInput = z.object({ id: TaskId });
 export type TaskByIdInput = z.infer<typeof TaskByIdInput>;

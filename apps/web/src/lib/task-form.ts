@@ -143,10 +143,14 @@ export function jsonTemplate(fields: readonly TaskFormField[]): string {
   return JSON.stringify({ data, meta: {} }, null, 2);
 }
 
-/** The error key a JSON path such as `data.meta_info.url` or `data.list[0]` belongs to. */
-function keyOfPath(path: string): string {
-  const dotted = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*/.exec(path);
-  return dotted ? dotted[0] : path;
+/** The error key of a JSON key path: its leading object keys, dotted (`data.list[0]` -> `data.list`). */
+function errorKeyOf(key: readonly (string | number)[]): string {
+  const names: string[] = [];
+  for (const part of key) {
+    if (typeof part !== "string") break;
+    names.push(part);
+  }
+  return names.join(".");
 }
 
 /**
@@ -172,9 +176,16 @@ export function validateTaskBody(objectTags: readonly ObjectTag[], body: unknown
     ["meta", meta],
   ] as const) {
     const bad = findUnstorableString(value, field);
-    if (bad) return { [keyOfPath(bad.path)]: `The string at ${bad.path} ${bad.reason}.` };
+    if (bad) return { [errorKeyOf(bad.key)]: `The string at ${bad.path} ${bad.reason}.` };
   }
   return {};
+}
+
+/** A refused input as the server describes it: where (`key`, e.g. ["data", "text"]) and what. */
+export interface ServerIssue {
+  field: string | null;
+  key: (string | number)[];
+  message: string;
 }
 
 /** The parts of a TRPCClientError this module reads. */
@@ -182,7 +193,7 @@ export interface ServerError {
   message: string;
   data?: {
     code?: string;
-    zodError?: { formErrors: string[]; fieldErrors: Record<string, string[] | undefined> } | null;
+    zodError?: { issues?: ServerIssue[] } | null;
   } | null;
 }
 
@@ -190,30 +201,14 @@ export const PROJECT_GONE =
   "This project no longer exists: it was deleted meanwhile. Go back to the projects list.";
 export const SESSION_ENDED = "Your session has ended: log in again, then retry.";
 
-/** Label Studio's wording of a data rule adds a note meant for its own code; not for people. */
-const ASSUME_SUFFIX = / \[assume: .*\]$/;
-
 /** A server refusal of `task.create`, keyed like the browser's own errors. */
 export function serverTaskErrors(error: ServerError): TaskErrors {
   const code = error.data?.code;
   if (code === "NOT_FOUND") return { project: PROJECT_GONE };
   if (code === "UNAUTHORIZED") return { form: SESSION_ENDED };
-  const zod = error.data?.zodError;
-  if (code !== "BAD_REQUEST" || !zod) return { form: error.message };
+  const issues = code === "BAD_REQUEST" ? (error.data?.zodError?.issues ?? []) : [];
   const errors: TaskErrors = {};
-  for (const raw of zod.formErrors) {
-    const message = raw.replace(ASSUME_SUFFIX, "");
-    const key =
-      /^"(.+?)" key is expected in task data/.exec(message)?.[1] ??
-      /^data\["(.+?)"\]=/.exec(message)?.[1];
-    errors[key ? `data.${key}` : "form"] ??= message;
-  }
-  for (const [field, messages] of Object.entries(zod.fieldErrors)) {
-    for (const message of messages ?? []) {
-      const path = /^The string at (\S+) /.exec(message)?.[1];
-      errors[path ? keyOfPath(path) : field] ??= message;
-    }
-  }
+  for (const issue of issues) errors[errorKeyOf(issue.key) || "form"] ??= issue.message;
   return Object.keys(errors).length ? errors : { form: error.message };
 }
 

@@ -8,6 +8,7 @@ import {
   createSession,
   createUserWithOrganization,
   deleteSession,
+  errorField,
   SESSION_COOKIE,
   verifyLogin,
 } from "@taskport/api";
@@ -67,7 +68,7 @@ export async function signUp(_prev: AuthFormState, formData: FormData): Promise<
     return {
       email,
       organization,
-      error: { field: /password/i.test(message) ? "password" : "email", message },
+      error: { field: errorField(error) === "password" ? "password" : "email", message },
     };
   }
   await startSession(userId);

@@ -8,6 +8,8 @@ import type { Db } from "@taskport/api";
 interface Runtime {
   db: Db;
   secretKey: Uint8Array;
+  /** The REST API's OpenAPI document, as /api/openapi.json serves it. */
+  openApiDocument: () => Record<string, unknown>;
 }
 
 const KEY = Symbol.for("taskport.runtime");

@@ -53,4 +53,29 @@ describe("home page", () => {
     expect(Object.keys(task.body.result.data.json)).toHaveLength(18);
     expect(task.body.result.data.json.inner_id).toBe(1);
   });
+
+  it("renders the API reference from the document the server serves, import included", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(e.message));
+    const response = await page.goto(`${baseURL}/api-reference`);
+    expect(response?.status()).toBe(200);
+    const served = (await (await fetch(`${baseURL}/api/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { operationId: string }>>;
+    };
+    const operations = Object.entries(served.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, operation]) => ({ path, method, operation })),
+    );
+    expect(operations.length).toBeGreaterThan(15);
+    for (const { path, method, operation } of operations) {
+      const heading = page.locator(`#${operation.operationId} h3`);
+      await expect(heading.textContent()).resolves.toBe(`${method.toUpperCase()} ${path}`);
+    }
+    await expect(page.locator("#postApiProjectsIdImport h3").textContent()).resolves.toBe(
+      "POST /api/projects/{id}/import",
+    );
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

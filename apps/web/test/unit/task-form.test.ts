@@ -136,15 +136,17 @@ describe("bodyFromJson (raw mode)", () => {
 
 describe("serverTaskErrors and placeErrors (server errors next to their field)", () => {
   const { fields } = spec(TEXT);
-  const badRequest = (formErrors: string[], fieldErrors: Record<string, string[]> = {}) => ({
+  const badRequest = (
+    issues: { field: string | null; key: (string | number)[]; message: string }[],
+  ) => ({
     message: "x",
-    data: { code: "BAD_REQUEST", zodError: { formErrors, fieldErrors } },
+    data: { code: "BAD_REQUEST", zodError: { issues } },
   });
 
-  it("puts a missing key next to its field, without Label Studio's internal note", () => {
+  it("puts a missing key next to its field, by the key the server names", () => {
     const errors = serverTaskErrors(
       badRequest([
-        '"text" key is expected in task data [assume: item["data"] = task root with values]',
+        { field: null, key: ["data", "text"], message: '"text" key is expected in task data' },
       ]),
     );
     expect(errors).toEqual({ "data.text": '"text" key is expected in task data' });
@@ -158,11 +160,15 @@ describe("serverTaskErrors and placeErrors (server errors next to their field)",
     });
   });
 
-  it("puts U+0000 next to the field that holds it", () => {
+  it("puts U+0000 next to the field that holds it, however deep", () => {
     const errors = serverTaskErrors(
-      badRequest([], {
-        data: ["The string at data.text contains U+0000 (NUL), which cannot be stored."],
-      }),
+      badRequest([
+        {
+          field: "data",
+          key: ["data", "text", 0],
+          message: "The string at data.text[0] contains U+0000 (NUL), which cannot be stored.",
+        },
+      ]),
     );
     expect(placeErrors(errors, fields, "form").byField["data.text"]).toMatch(/U\+0000/);
   });
@@ -181,13 +187,18 @@ describe("serverTaskErrors and placeErrors (server errors next to their field)",
     });
   });
 
-  it("shows an error about a key without a field above the form", () => {
+  it("shows an error about a key without a field above the form, and one about the body too", () => {
     const errors = serverTaskErrors(
-      badRequest([], {
-        meta: ["The string at meta.a contains U+0000 (NUL), which cannot be stored."],
-      }),
+      badRequest([
+        {
+          field: "meta",
+          key: ["meta", "a"],
+          message: "The string at meta.a contains U+0000 (NUL), which cannot be stored.",
+        },
+        { field: null, key: [], message: "Task[data] must be dict or list" },
+      ]),
     );
-    expect(placeErrors(errors, fields, "form").form).toHaveLength(1);
+    expect(placeErrors(errors, fields, "form").form).toHaveLength(2);
   });
 
   it("falls back to the message for anything else", () => {

@@ -36,18 +36,6 @@ export function restErrorBody(
   };
 }
 
-// Django REST framework's wording for a missing field, which scripts written for Label Studio
-// may match on; every other message is Zod's or the service's own.
-const drfMessages: z.core.$ZodErrorMap = (issue) =>
-  issue.code === "invalid_type" && issue.input === undefined
-    ? "This field is required."
-    : undefined;
-
-/** Parses a request body with a schema of @taskport/schema, in DRF's words where they differ. */
-export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
-  return schema.parse(body, { error: drfMessages });
-}
-
 /** Field errors of a ZodError in DRF's shape: `{field: [...], non_field_errors: [...]}`. */
 export function validationErrorsOf(error: z.ZodError): ValidationErrors {
   const { formErrors, fieldErrors } = z.flattenError(error);
@@ -57,6 +45,12 @@ export function validationErrorsOf(error: z.ZodError): ValidationErrors {
   }
   if (formErrors.length > 0) errors[NON_FIELD_ERRORS] = formErrors;
   return errors;
+}
+
+function notFoundStatus(issue: z.core.$ZodIssue): number | undefined {
+  return issue.code === "custom"
+    ? (issue.params as { status?: number } | undefined)?.status
+    : undefined;
 }
 
 export interface RestError {
@@ -90,10 +84,18 @@ export function toRestError(
   const headers: Record<string, string> = {};
   const error = toClientError(thrown);
   if (error instanceof z.ZodError) {
+    // Label Studio answers some wire errors with 404 (an id no row can have, a page past the
+    // last): their issues say so (rest/schemas.ts), with the detail as their message.
+    // The first failure decides, as DRF's view checks its filters before it pages.
+    const [first] = error.issues;
+    if (first && notFoundStatus(first) === 404) {
+      return { statusCode: 404, headers, body: restErrorBody(404, first.message) };
+    }
+    const fields = new z.ZodError(error.issues.filter((issue) => notFoundStatus(issue) !== 404));
     return {
       statusCode: 400,
       headers,
-      body: restErrorBody(400, VALIDATION_ERROR, validationErrorsOf(error)),
+      body: restErrorBody(400, VALIDATION_ERROR, validationErrorsOf(fields)),
     };
   }
   if (error instanceof TRPCError) {

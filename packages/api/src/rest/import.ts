@@ -7,19 +7,16 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { finished } from "node:stream/promises";
+import { IDEMPOTENCY_KEY_HEADER } from "@taskport/schema";
 import { TRPCError } from "@trpc/server";
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
+import { z } from "zod";
 import { validationError } from "../errors";
 import { formatOfFileName, type ImportFormat, readItems } from "../import-formats";
-import {
-  checkIdempotencyKey,
-  IDEMPOTENCY_KEY_HEADER,
-  runIdempotent,
-} from "../services/idempotency";
 import { DEFAULT_MAX_IMPORT_BYTES, type ImportSource, importTasks } from "../services/import";
-import type { RestOptions } from "./auth";
-import { queryParam } from "./paging";
-import { resource } from "./resource";
+import { ProjectPath } from "./projects";
+import { route } from "./route";
+import { described, IdempotencyHeaders, ImportResultOut, queryFlag } from "./schemas";
 
 /** One stream of the body: the JSON body itself, or one uploaded file. */
 interface BodyPart {
@@ -34,15 +31,6 @@ function tooLarge(limit: number): TRPCError {
     code: "PAYLOAD_TOO_LARGE",
     message: `The import is larger than this server accepts (${limit} bytes, TASKPORT_MAX_IMPORT_BYTES): split it into several requests, or use \`taskport import\`, which sends a large file in chunks.`,
   });
-}
-
-/** Django REST framework's reading of a boolean query parameter. */
-function flag(request: FastifyRequest, name: string, fallback: boolean): boolean {
-  const raw = queryParam(request, name)?.trim().toLowerCase();
-  if (raw === undefined || raw === "") return fallback;
-  if (["true", "1", "yes", "on"].includes(raw)) return true;
-  if (["false", "0", "no", "off"].includes(raw)) return false;
-  throw validationError({ [name]: ["Must be a valid boolean."] });
 }
 
 /**
@@ -110,54 +98,69 @@ async function* bodyParts(
   };
 }
 
-export const importRoutes: FastifyPluginAsync<RestOptions> = async (app, options) => {
-  const { db } = options;
-  const limit = options.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
+const ImportItem = z.record(z.string(), z.unknown());
 
-  // JSON bodies reach the handler as the raw stream, parsed item by item by the import.
-  app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", (_request, payload, done) => done(null, payload));
-
-  resource(app, options, "/api/projects/:id/import", {
-    async POST({ request, reply, actor }) {
+export const importRoutes = [
+  route({
+    method: "POST",
+    path: "/api/projects/{id}/import",
+    summary: "Import tasks: a JSON array or object, or files (.json, .jsonl, .csv, .tsv, .txt)",
+    tag: "Tasks",
+    params: ProjectPath,
+    query: z.object({
+      commit_to_project: queryFlag(true, "false: validate and count only, write nothing."),
+      return_task_ids: queryFlag(false, "true: the answer lists the created tasks' ids."),
+    }),
+    headers: IdempotencyHeaders,
+    streamedBody: {
+      schema: described(
+        z.union([z.array(ImportItem), ImportItem]),
+        "Tasks as {data, annotations?, predictions?, meta?}, or flat objects that are the data; or multipart files.",
+      ),
+      contentTypes: ["application/json", "multipart/form-data"],
+    },
+    success: { status: 201, description: "What was imported.", schema: ImportResultOut },
+    errors: [400, 401, 404, 413, 415, 422],
+    handler: async ({ db, actor, options, params, query, headers, request, reply }) => {
+      const limit = options.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
       const declared = Number(request.headers["content-length"]);
       if (Number.isFinite(declared) && declared > limit) {
         reply.header("connection", "close");
         throw tooLarge(limit);
       }
-      const project = (request.params as { id: string }).id;
-      const commitToProject = flag(request, "commit_to_project", true);
-      const returnTaskIds = flag(request, "return_task_ids", false);
-      const key = checkIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]);
+      const commitToProject = query.commit_to_project;
+      const returnTaskIds = query.return_task_ids;
+      const key = headers[IDEMPOTENCY_KEY_HEADER];
+      // A keyed request is identified by its parameters and the bytes of its body, hashed as
+      // they stream past.
       const hash = key === undefined ? null : createHash("sha256");
-      hash?.update(JSON.stringify({ project, commitToProject, returnTaskIds }));
+      hash?.update(JSON.stringify({ project: params.id, commitToProject, returnTaskIds }));
       const parts = bodyParts(request, limit, hash);
-
+      const sources = (async function* (): AsyncGenerator<ImportSource> {
+        for await (const part of parts) {
+          yield {
+            items: readItems(part.bytes, part.format),
+            file: part.file && { ...part.file, size: part.size },
+          };
+        }
+      })();
+      let digest: string | undefined;
       try {
-        const outcome = await runIdempotent(db, actor, "project.import", key, {
-          async create(txDb) {
-            const sources = (async function* (): AsyncGenerator<ImportSource> {
-              for await (const part of parts) {
-                yield {
-                  items: readItems(part.bytes, part.format),
-                  file: part.file && { ...part.file, size: part.size },
-                };
-              }
-            })();
-            const response = await importTasks(txDb, actor, {
-              project,
-              sources,
-              commitToProject,
-              returnTaskIds,
-            });
-            return { statusCode: 201, response, requestHash: hash?.digest("hex") ?? "" };
-          },
-          async hash() {
-            for await (const part of parts) for await (const _ of part.bytes);
-            return hash?.digest("hex") ?? "";
+        return await importTasks(db, actor, {
+          project: params.id,
+          sources,
+          commitToProject,
+          returnTaskIds,
+          idempotency: {
+            key,
+            async hash() {
+              // Unread when the key is a replay's: read (and hash) the rest of the body.
+              for await (const part of parts) for await (const _ of part.bytes);
+              digest ??= hash?.digest("hex") ?? "";
+              return digest;
+            },
           },
         });
-        return reply.code(outcome.statusCode).send(outcome.response);
       } catch (error) {
         // Past the limit, stop reading: the connection closes after the answer.
         if (error instanceof TRPCError && error.code === "PAYLOAD_TOO_LARGE") {
@@ -166,5 +169,5 @@ export const importRoutes: FastifyPluginAsync<RestOptions> = async (app, options
         throw error;
       }
     },
-  });
-};
+  }),
+];

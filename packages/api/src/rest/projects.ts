@@ -2,14 +2,7 @@
  * /api/projects/: Label Studio's project endpoints over services/project.ts (contract
  * section 4). Fields Taskport does not keep (SDKs send `color`, `sampling`, ...) are ignored.
  */
-import {
-  ProjectCreateInput,
-  ProjectId,
-  type ProjectPage,
-  ProjectUpdateInput,
-} from "@taskport/schema";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { notFound } from "../errors";
+import { z } from "zod";
 import {
   createProject,
   deleteProject,
@@ -18,57 +11,89 @@ import {
   PROJECT_NOT_FOUND,
   updateProject,
 } from "../services/project";
-import type { RestOptions } from "./auth";
-import { type FormFieldTypes, readBody } from "./body";
-import { parseBody } from "./errors";
-import { pageQuery, pageUrl } from "./paging";
-import { resource } from "./resource";
+import type { FormFieldTypes } from "./body";
+import { pageUrl } from "./paging";
+import { route } from "./route";
+import {
+  PageQuery,
+  ProjectCreateBody,
+  ProjectOut,
+  ProjectPageOut,
+  ProjectUpdateBody,
+  pathId,
+} from "./schemas";
 
 const PROJECT_FORM_FIELDS: FormFieldTypes = { integer: ["maximum_annotations"] };
 
-function projectIdParam(request: FastifyRequest): number {
-  const raw = (request.params as { id: string }).id;
-  if (!/^\d+$/.test(raw)) throw notFound("Not found.");
-  const parsed = ProjectId.safeParse(Number(raw));
-  if (!parsed.success) throw notFound(PROJECT_NOT_FOUND);
-  return parsed.data;
-}
+export const ProjectPath = z.object({ id: pathId("project", PROJECT_NOT_FOUND) });
 
-export function projectRoutes(app: FastifyInstance, options: RestOptions): void {
-  const { db } = options;
-
-  resource(app, options, "/api/projects/", {
-    async GET({ request, actor }): Promise<ProjectPage> {
-      const page = pageQuery(request);
-      const { count, results } = await listProjects(db, actor, page);
+export const projectRoutes = [
+  route({
+    method: "GET",
+    path: "/api/projects/",
+    summary: "List projects",
+    tag: "Projects",
+    query: PageQuery,
+    success: {
+      status: 200,
+      description: "A page of projects, newest first.",
+      schema: ProjectPageOut,
+    },
+    errors: [401, 404],
+    handler: async ({ db, actor, query, request }) => {
+      const { count, results } = await listProjects(db, actor, query);
       return {
         count,
-        next: page.page * page.page_size < count ? pageUrl(request, page.page + 1) : null,
-        previous: page.page > 1 ? pageUrl(request, page.page - 1) : null,
+        next: query.page * query.page_size < count ? pageUrl(request, query.page + 1) : null,
+        previous: query.page > 1 ? pageUrl(request, query.page - 1) : null,
         results,
       };
     },
-    async POST({ request, reply, actor }) {
-      const body = parseBody(ProjectCreateInput, await readBody(request, PROJECT_FORM_FIELDS));
-      return reply.code(201).send(await createProject(db, actor, body));
+  }),
+  route({
+    method: "POST",
+    path: "/api/projects/",
+    summary: "Create a project",
+    tag: "Projects",
+    body: ProjectCreateBody,
+    forms: PROJECT_FORM_FIELDS,
+    success: { status: 201, description: "The created project.", schema: ProjectOut },
+    errors: [400, 401, 413, 415],
+    handler: ({ db, actor, body }) => createProject(db, actor, body),
+  }),
+  route({
+    method: "GET",
+    path: "/api/projects/{id}/",
+    summary: "Get a project",
+    tag: "Projects",
+    params: ProjectPath,
+    success: { status: 200, description: "The project.", schema: ProjectOut },
+    errors: [401, 404],
+    handler: ({ db, actor, params }) => getProject(db, actor, params.id),
+  }),
+  route({
+    method: "PATCH",
+    path: "/api/projects/{id}/",
+    summary: "Update a project",
+    tag: "Projects",
+    params: ProjectPath,
+    body: ProjectUpdateBody,
+    forms: PROJECT_FORM_FIELDS,
+    success: { status: 200, description: "The updated project.", schema: ProjectOut },
+    errors: [400, 401, 404, 413, 415],
+    handler: ({ db, actor, params, body }) => updateProject(db, actor, { ...body, id: params.id }),
+  }),
+  route({
+    method: "DELETE",
+    path: "/api/projects/{id}/",
+    summary: "Delete a project and its tasks",
+    tag: "Projects",
+    params: ProjectPath,
+    success: { status: 204, description: "Deleted." },
+    errors: [401, 404],
+    handler: async ({ db, actor, params }) => {
+      await deleteProject(db, actor, params.id);
+      return undefined;
     },
-  });
-
-  resource(app, options, "/api/projects/:id/", {
-    GET: ({ request, actor }) => getProject(db, actor, projectIdParam(request)),
-    async PATCH({ request, actor }) {
-      const id = projectIdParam(request);
-      const body = await readBody(request, PROJECT_FORM_FIELDS);
-      return updateProject(db, actor, parseBody(ProjectUpdateInput, withId(body, id)));
-    },
-    async DELETE({ request, reply, actor }) {
-      await deleteProject(db, actor, projectIdParam(request));
-      return reply.code(204).send();
-    },
-  });
-}
-
-/** The body with the URL's id, or the body as is (not an object) for the parser to refuse. */
-function withId(body: unknown, id: number): unknown {
-  return body !== null && typeof body === "object" && !Array.isArray(body) ? { ...body, id } : body;
-}
+  }),
+];

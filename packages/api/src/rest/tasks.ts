@@ -1,15 +1,8 @@
 /**
  * /api/tasks/: Label Studio's task endpoints over services/task.ts (contract sections 1 and 4).
- * The service owns every rule; this file only reads the request and picks the status.
+ * The service owns every rule; these entries only say what each endpoint reads and answers.
  */
-import { ProjectId, TaskId, TaskListInput, TaskUpdateInput } from "@taskport/schema";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { notFound, validationError } from "../errors";
-import {
-  checkIdempotencyKey,
-  IDEMPOTENCY_KEY_HEADER,
-  withIdempotencyKey,
-} from "../services/idempotency";
+import { z } from "zod";
 import { PROJECT_NOT_FOUND } from "../services/project";
 import {
   createTask,
@@ -19,70 +12,88 @@ import {
   TASK_NOT_FOUND,
   updateTask,
 } from "../services/task";
-import type { RestOptions } from "./auth";
-import { type FormFieldTypes, readBody } from "./body";
-import { parseBody } from "./errors";
-import { pageQuery, queryParam } from "./paging";
-import { resource } from "./resource";
+import type { FormFieldTypes } from "./body";
+import { route } from "./route";
+import {
+  described,
+  IdempotencyHeaders,
+  pageParams,
+  pathId,
+  queryId,
+  TaskCreateBody,
+  TaskListOut,
+  TaskOut,
+  TaskUpdateBody,
+} from "./schemas";
 
 export const TASK_FORM_FIELDS: FormFieldTypes = {
   json: ["data", "meta"],
   integer: ["project", "overlap"],
 };
 
-/** The `{id}` of a task URL; an id that cannot exist is the same 404 as a missing task. */
-function taskIdParam(request: FastifyRequest): number {
-  const raw = (request.params as { id: string }).id;
-  if (!/^\d+$/.test(raw)) throw notFound("Not found.");
-  const parsed = TaskId.safeParse(Number(raw));
-  if (!parsed.success) throw notFound(TASK_NOT_FOUND);
-  return parsed.data;
-}
+const TaskPath = z.object({ id: pathId("task", TASK_NOT_FOUND, Number.MAX_SAFE_INTEGER) });
 
-export function taskRoutes(app: FastifyInstance, options: RestOptions): void {
-  const { db } = options;
-
-  resource(app, options, "/api/tasks/", {
-    async POST({ request, reply, actor }) {
-      const body = await readBody(request, TASK_FORM_FIELDS);
-      // A retried create with the same Idempotency-Key answers the first task (see idempotency.ts).
-      const key = checkIdempotencyKey(request.headers[IDEMPOTENCY_KEY_HEADER]);
-      const outcome = await withIdempotencyKey(
-        db,
-        actor,
-        { operation: "task.create", key, request: body },
-        (txDb) => createTask(txDb, actor, body),
-      );
-      return reply.code(outcome.statusCode).send(outcome.response);
+export const taskRoutes = [
+  route({
+    method: "POST",
+    path: "/api/tasks/",
+    summary: "Create a task",
+    tag: "Tasks",
+    headers: IdempotencyHeaders,
+    // Checked by the service in Label Studio's order: the project is looked up first.
+    acceptedBody: TaskCreateBody,
+    forms: TASK_FORM_FIELDS,
+    success: { status: 201, description: "The created task.", schema: TaskOut },
+    errors: [400, 401, 404, 413, 415, 422],
+    handler: ({ db, actor, headers, body }) =>
+      createTask(db, actor, body, headers["idempotency-key"]),
+  }),
+  route({
+    method: "GET",
+    path: "/api/tasks/",
+    summary: "List a project's tasks",
+    tag: "Tasks",
+    query: z.object({
+      project: described(queryId(PROJECT_NOT_FOUND), "The project's id."),
+      ...pageParams,
+    }),
+    success: { status: 200, description: "A page of tasks, by inner_id.", schema: TaskListOut },
+    errors: [400, 401, 404],
+    handler: ({ db, actor, query }) => listTasks(db, actor, { ...query, ordering: "inner_id" }),
+  }),
+  route({
+    method: "GET",
+    path: "/api/tasks/{id}/",
+    summary: "Get a task",
+    tag: "Tasks",
+    params: TaskPath,
+    success: { status: 200, description: "The task.", schema: TaskOut },
+    errors: [401, 404],
+    handler: ({ db, actor, params }) => getTask(db, actor, params.id),
+  }),
+  route({
+    method: "PATCH",
+    path: "/api/tasks/{id}/",
+    summary: "Update a task's data, meta or overlap",
+    tag: "Tasks",
+    params: TaskPath,
+    body: TaskUpdateBody,
+    forms: TASK_FORM_FIELDS,
+    success: { status: 200, description: "The updated task.", schema: TaskOut },
+    errors: [400, 401, 404, 413, 415],
+    handler: ({ db, actor, params, body }) => updateTask(db, actor, { ...body, id: params.id }),
+  }),
+  route({
+    method: "DELETE",
+    path: "/api/tasks/{id}/",
+    summary: "Delete a task",
+    tag: "Tasks",
+    params: TaskPath,
+    success: { status: 204, description: "Deleted." },
+    errors: [401, 404],
+    handler: async ({ db, actor, params }) => {
+      await deleteTask(db, actor, params.id);
+      return undefined;
     },
-    async GET({ request, actor }) {
-      const rawProject = queryParam(request, "project")?.trim();
-      if (!rawProject) throw validationError({ project: ["This field is required."] });
-      if (!/^\d+$/.test(rawProject))
-        throw validationError({ project: ["A valid integer is required."] });
-      // An id beyond the column's range names no project: the same 404 as a missing one.
-      const project = ProjectId.safeParse(Number(rawProject));
-      if (!project.success) throw notFound(PROJECT_NOT_FOUND);
-      const input = parseBody(TaskListInput, { ...pageQuery(request), project: project.data });
-      return listTasks(db, actor, input);
-    },
-  });
-
-  resource(app, options, "/api/tasks/:id/", {
-    GET: ({ request, actor }) => getTask(db, actor, taskIdParam(request)),
-    async PATCH({ request, actor }) {
-      const id = taskIdParam(request);
-      const body = await readBody(request, TASK_FORM_FIELDS);
-      if (body === null || typeof body !== "object" || Array.isArray(body)) {
-        throw validationError({}, [
-          "The request body must be a JSON object of the fields to change.",
-        ]);
-      }
-      return updateTask(db, actor, parseBody(TaskUpdateInput, { ...body, id }));
-    },
-    async DELETE({ request, reply, actor }) {
-      await deleteTask(db, actor, taskIdParam(request));
-      return reply.code(204).send();
-    },
-  });
-}
+  }),
+];

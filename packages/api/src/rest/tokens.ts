@@ -3,44 +3,73 @@
  * tokens and `DELETE /api/tokens/{id}/` to revoke one; `/api/token/refresh/` (Label Studio's
  * path, what SDK 2.x calls) exchanges a personal access token for an access JWT.
  */
-import { TokenByIdInput, TokenCreateInput, TokenRefreshInput } from "@taskport/schema";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { notFound } from "../errors";
+import { z } from "zod";
 import { createToken, listTokens, refreshAccessToken, revokeToken } from "../services/token";
-import type { RestOptions } from "./auth";
-import { readBody } from "./body";
-import { parseBody } from "./errors";
-import { publicResource, resource } from "./resource";
+import { publicRoute, route } from "./route";
+import {
+  AccessTokenOut,
+  pathId,
+  TokenCreateBody,
+  TokenCreatedOut,
+  TokenOut,
+  TokenRefreshBody,
+} from "./schemas";
 
-function tokenIdParam(request: FastifyRequest): number {
-  const raw = (request.params as { id: string }).id;
-  const parsed = TokenByIdInput.shape.id.safeParse(/^\d+$/.test(raw) ? Number(raw) : Number.NaN);
-  if (!parsed.success) throw notFound("Not found.");
-  return parsed.data;
-}
-
-export function tokenRoutes(app: FastifyInstance, options: RestOptions): void {
-  const { db, secretKey } = options;
-
-  resource(app, options, "/api/tokens/", {
-    GET: ({ actor }) => listTokens(db, actor),
-    async POST({ request, reply, actor }) {
-      const input = parseBody(TokenCreateInput, await readBody(request));
-      return reply.code(201).send(await createToken(db, actor, input, secretKey));
+export const tokenRoutes = [
+  route({
+    method: "GET",
+    path: "/api/tokens/",
+    summary: "List your API tokens (never their secrets)",
+    tag: "Tokens",
+    success: {
+      status: 200,
+      description: "Your tokens, revoked ones included.",
+      schema: z.array(TokenOut),
     },
-  });
-
-  resource(app, options, "/api/tokens/:id/", {
-    async DELETE({ request, reply, actor }) {
-      await revokeToken(db, actor, tokenIdParam(request));
-      return reply.code(204).send();
+    errors: [401],
+    handler: ({ db, actor }) => listTokens(db, actor),
+  }),
+  route({
+    method: "POST",
+    path: "/api/tokens/",
+    summary: "Create an API key or a personal access token",
+    tag: "Tokens",
+    body: TokenCreateBody,
+    forms: {},
+    success: {
+      status: 201,
+      description: "The token, with its secret: shown this once.",
+      schema: TokenCreatedOut,
     },
-  });
-
-  publicResource(app, "/api/token/refresh/", {
-    async POST(request) {
-      const { refresh } = parseBody(TokenRefreshInput, await readBody(request));
-      return refreshAccessToken(db, refresh, secretKey);
+    errors: [400, 401],
+    handler: ({ db, actor, body, options }) => createToken(db, actor, body, options.secretKey),
+  }),
+  route({
+    method: "DELETE",
+    path: "/api/tokens/{id}/",
+    summary: "Revoke one of your tokens (from the next request on)",
+    tag: "Tokens",
+    params: z.object({ id: pathId("token", "Not found.") }),
+    success: { status: 204, description: "Revoked." },
+    errors: [401, 404],
+    handler: async ({ db, actor, params }) => {
+      await revokeToken(db, actor, params.id);
+      return undefined;
     },
-  });
-}
+  }),
+  publicRoute({
+    method: "POST",
+    path: "/api/token/refresh/",
+    summary: "Exchange a personal access token for a five-minute access JWT",
+    tag: "Tokens",
+    body: TokenRefreshBody,
+    forms: {},
+    success: {
+      status: 200,
+      description: "Send it as Authorization: Bearer <access>.",
+      schema: AccessTokenOut,
+    },
+    errors: [400, 401],
+    handler: ({ db, body, options }) => refreshAccessToken(db, body.refresh, options.secretKey),
+  }),
+];

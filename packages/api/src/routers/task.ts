@@ -1,40 +1,32 @@
 import {
   TaskByIdInput,
-  type TaskCreateInput,
+  TaskCreateRequest,
   TaskImportInput,
   TaskListInput,
   TaskUpdateInput,
 } from "@taskport/schema";
 import type { TRPCRouterRecord } from "@trpc/server";
-import { checkIdempotencyKey, withIdempotencyKey } from "../services/idempotency";
-import { importTaskItems } from "../services/import";
+import { keyedRequest } from "../services/idempotency";
+import { importTasks } from "../services/import";
 import { createTask, deleteTask, getTask, listTasks, updateTask } from "../services/task";
 import { protectedProcedure } from "../trpc";
 
-/**
- * `task.create` takes its input unparsed: the service checks it in Label Studio's order (the
- * project before the fields) with Label Studio's messages. The function parser only types it.
- */
-const rawTaskCreateInput = (input: unknown) =>
-  input as TaskCreateInput & { idempotencyKey?: string };
-
 export const taskRouter = {
-  create: protectedProcedure.input(rawTaskCreateInput).mutation(async ({ ctx, input }) => {
-    // The key is not part of the task: it is taken out before the body is checked.
-    const { idempotencyKey, ...body } = (input ?? {}) as { idempotencyKey?: unknown };
-    const key = checkIdempotencyKey(idempotencyKey);
-    const request = key === undefined ? input : body;
-    const outcome = await withIdempotencyKey(
-      ctx.db,
-      ctx.actor,
-      { operation: "task.create", key, request },
-      (db) => createTask(db, ctx.actor, request),
-    );
-    return outcome.response;
+  // The input parser checks the body is an object and the key; the service checks the fields
+  // after the project lookup, in Label Studio's order (TaskCreateRequest).
+  create: protectedProcedure
+    .input(TaskCreateRequest)
+    .mutation(({ ctx, input }) => createTask(ctx.db, ctx.actor, input.body, input.idempotencyKey)),
+  import: protectedProcedure.input(TaskImportInput).mutation(({ ctx, input }) => {
+    const { idempotencyKey, ...request } = input;
+    return importTasks(ctx.db, ctx.actor, {
+      project: input.project,
+      sources: [{ items: input.items }],
+      commitToProject: input.commitToProject,
+      returnTaskIds: input.returnTaskIds,
+      idempotency: keyedRequest(idempotencyKey, request),
+    });
   }),
-  import: protectedProcedure
-    .input(TaskImportInput)
-    .mutation(({ ctx, input }) => importTaskItems(ctx.db, ctx.actor, input)),
   byId: protectedProcedure
     .input(TaskByIdInput)
     .query(({ ctx, input }) => getTask(ctx.db, ctx.actor, input.id)),

@@ -1,7 +1,8 @@
 /**
- * Idempotency keys for creates (task creation and import, on tRPC and REST): a replay with the
- * same key and the same request within 24 hours answers the first response and creates
- * nothing; the same key with another request is refused (422).
+ * Idempotency keys for creates: a replay with the same key and the same request within 24
+ * hours answers the first response and creates nothing; the same key with another request is
+ * refused (422). One wrapper, `withIdempotency`, applied by the service of each operation that
+ * takes a key (createTask, importTasks), so REST and tRPC share it under one operation name.
  *
  * The key is claimed by inserting its row first, in the transaction that creates, and the
  * response is written into that row before commit: a concurrent request with the same key
@@ -9,29 +10,15 @@
  * creates), and a crash can never leave a create without its key or a key without its create.
  */
 import { createHash } from "node:crypto";
-import { IdempotencyKey } from "@taskport/schema";
 import { TRPCError } from "@trpc/server";
 import { and, eq, sql } from "drizzle-orm";
 import superjson, { type SuperJSONResult } from "superjson";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
+import { transactionDb } from "../db/transaction";
 
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
-export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
-
-/** A key as sent (header or input); absent, empty or not a string means "no key". */
-export function checkIdempotencyKey(raw: unknown): string | undefined {
-  if (raw === undefined || raw === null || raw === "") return undefined;
-  const parsed = IdempotencyKey.safeParse(raw);
-  if (!parsed.success) {
-    throw new TRPCError({
-      code: "BAD_REQUEST",
-      message: "The idempotency key must be 1 to 255 visible ASCII characters.",
-    });
-  }
-  return parsed.data;
-}
 
 /** JSON with object keys sorted, so that the same request always hashes the same. */
 function canonicalJson(value: unknown): string {
@@ -51,22 +38,27 @@ export function hashRequest(value: unknown): string {
     .digest("hex");
 }
 
-export interface IdempotentOutcome<T> {
-  statusCode: number;
-  response: T;
-  /** True when this is the stored answer of an earlier request with the same key. */
-  replayed: boolean;
+/** Every operation that takes a key, under one name whichever surface (REST, tRPC) calls it. */
+export type IdempotentOperation = "task.create" | "task.import";
+
+/** The status every keyed operation answers on success (stored with the response). */
+const CREATED = 201;
+
+/** What identifies a keyed request: its key, and the hash of what it asked. */
+export interface IdempotencyRequest {
+  /** Absent: the operation simply runs. */
+  key: string | undefined;
+  /**
+   * SHA-256 of the request. Asked once the operation has run (a streamed request is only
+   * known once read), or instead of running it when the key is already taken.
+   */
+  hash(): string | Promise<string>;
 }
 
-export interface IdempotentHandlers<T> {
-  /**
-   * Runs the create inside the transaction that holds the key, with that transaction as its
-   * `db`; returns the response and the request's hash (which streamed requests only know once
-   * they have been read).
-   */
-  create(db: Db): Promise<{ statusCode: number; response: T; requestHash: string }>;
-  /** This request's hash without creating anything, when the key is already taken. */
-  hash(): Promise<string>;
+/** A request known in full up front (a tRPC input, a parsed JSON body). */
+export function keyedRequest(key: string | undefined, request: unknown): IdempotencyRequest {
+  let hash: string | undefined;
+  return { key, hash: () => (hash ??= hashRequest(request)) };
 }
 
 const keyMismatch = () =>
@@ -77,20 +69,20 @@ const keyMismatch = () =>
   });
 
 /**
- * Runs `handlers.create` once per (organization, operation, key) within the window. Without a
- * key it simply runs the create.
+ * The one idempotency wrapper: runs `operation` once per (organization, operation, key)
+ * within the window and answers replays with the stored response. `run` gets the
+ * transaction that holds the key as its `db`, so the key and what it created commit together.
+ * Without a key it simply runs.
  */
-export async function runIdempotent<T>(
+export async function withIdempotency<T>(
   db: Db,
   actor: Actor,
-  operation: string,
-  key: string | undefined,
-  handlers: IdempotentHandlers<T>,
-): Promise<IdempotentOutcome<T>> {
-  if (key === undefined) {
-    const { statusCode, response } = await handlers.create(db);
-    return { statusCode, response, replayed: false };
-  }
+  operation: IdempotentOperation,
+  request: IdempotencyRequest,
+  run: (db: Db) => Promise<T>,
+): Promise<T> {
+  const { key } = request;
+  if (key === undefined) return run(db);
   const stored = await db.transaction(async (tx) => {
     // Claims the key, or re-claims one whose window has passed. On a conflict with a live row
     // this waits for its transaction, so two requests with one key never both create.
@@ -111,17 +103,13 @@ export async function runIdempotent<T>(
       })
       .returning({ key: idempotencyKeys.key });
     if (claimed.length === 0) return null;
-    const txDb = Object.assign(tx, {
-      $driver: db.$driver,
-      $close: async () => {},
-    }) as unknown as Db;
-    const created = await handlers.create(txDb);
+    const response = await run(transactionDb(tx, db));
     await tx
       .update(idempotencyKeys)
       .set({
-        requestHash: created.requestHash,
-        statusCode: created.statusCode,
-        response: superjson.serialize(created.response),
+        requestHash: await request.hash(),
+        statusCode: CREATED,
+        response: superjson.serialize(response),
       })
       .where(
         and(
@@ -130,9 +118,9 @@ export async function runIdempotent<T>(
           eq(idempotencyKeys.key, key),
         ),
       );
-    return { statusCode: created.statusCode, response: created.response, replayed: false };
+    return { response };
   });
-  if (stored) return stored;
+  if (stored) return stored.response;
 
   const [row] = await db
     .select()
@@ -148,34 +136,8 @@ export async function runIdempotent<T>(
   // organization was deleted meanwhile.
   if (!row)
     throw new TRPCError({ code: "CONFLICT", message: "The idempotency key was released: retry." });
-  if (row.requestHash !== (await handlers.hash())) throw keyMismatch();
-  return {
-    statusCode: row.statusCode,
-    response: superjson.deserialize(row.response as SuperJSONResult) as T,
-    replayed: true,
-  };
-}
-
-/** The common case: a request known in full up front (tRPC inputs, parsed JSON bodies). */
-export function withIdempotencyKey<T>(
-  db: Db,
-  actor: Actor,
-  options: { operation: string; key: string | undefined; request: unknown; statusCode?: number },
-  create: (db: Db) => Promise<T>,
-): Promise<IdempotentOutcome<T>> {
-  const statusCode = options.statusCode ?? 201;
-  if (options.key === undefined) {
-    return create(db).then((response) => ({ statusCode, response, replayed: false }));
-  }
-  let requestHash: string | undefined;
-  const hash = () => {
-    requestHash ??= hashRequest(options.request);
-    return requestHash;
-  };
-  return runIdempotent(db, actor, options.operation, options.key, {
-    create: async (txDb) => ({ statusCode, response: await create(txDb), requestHash: hash() }),
-    hash: async () => hash(),
-  });
+  if (row.requestHash !== (await request.hash())) throw keyMismatch();
+  return superjson.deserialize(row.response as SuperJSONResult) as T;
 }
 
 /**

@@ -14,14 +14,14 @@ import {
   findUnstorableString,
   type ImportResult,
   MAX_IMPORT_TASKS,
-  type TaskImportInput,
+  MAX_INT_ID,
   taskDataError,
 } from "@taskport/schema";
 import { and, asc, between, eq, inArray, sql } from "drizzle-orm";
-import type { z } from "zod";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { fileUploads, projects, tasks, users } from "../db/schema";
+import { transactionDb } from "../db/transaction";
 import { notFound, validationError } from "../errors";
 import {
   couldBeTasksList,
@@ -29,7 +29,7 @@ import {
   ImportFormatError,
   UNDEFINED_DATA_KEY,
 } from "../import-formats";
-import { withIdempotencyKey } from "./idempotency";
+import { type IdempotencyRequest, withIdempotency } from "./idempotency";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { objectTagsOf } from "./task";
 
@@ -40,7 +40,6 @@ export const DEFAULT_MAX_IMPORT_BYTES = 250 * 1024 * 1024;
 /** Tasks per INSERT; a batch is also cut at BATCH_BYTES of JSON so that memory stays bounded. */
 export const BATCH_TASKS = 5000;
 const BATCH_BYTES = 16 * 1024 * 1024;
-const MAX_ID = 2_147_483_647;
 
 const DATA_SUFFIX = ' [assume: item["data"] = task root with values]';
 const FLAT_SUFFIX = " [assume: item as is = task root with values] ";
@@ -59,12 +58,13 @@ export interface ImportSource {
 }
 
 export interface ImportParams {
-  /** The project id as the client sent it. */
-  project: unknown;
+  project: number;
   /** Read one after the other (multipart files arrive in sequence). */
   sources: Iterable<ImportSource> | AsyncIterable<ImportSource>;
   commitToProject?: boolean;
   returnTaskIds?: boolean;
+  /** A keyed request answers its first response when replayed (services/idempotency.ts). */
+  idempotency?: IdempotencyRequest;
 }
 
 type Json = Record<string, unknown>;
@@ -102,7 +102,9 @@ function preview(item: unknown): string {
 function userIdOf(raw: unknown): number | null | "invalid" {
   if (raw === undefined || raw === null) return null;
   const id = isObject(raw) ? raw.id : raw;
-  return typeof id === "number" && Number.isInteger(id) && id > 0 && id <= MAX_ID ? id : "invalid";
+  return typeof id === "number" && Number.isInteger(id) && id > 0 && id <= MAX_INT_ID
+    ? id
+    : "invalid";
 }
 
 function prepareAnnotation(raw: unknown, n: number): PreparedAnnotation | string {
@@ -201,12 +203,6 @@ function undefinedKeyOf(labelConfig: string): string {
   );
   const [only] = variables;
   return variables.size === 1 && only ? only : "text";
-}
-
-function parseProjectId(raw: unknown): number | null {
-  if (typeof raw === "number" && Number.isInteger(raw)) return raw;
-  if (typeof raw === "string" && /^\d+$/.test(raw.trim())) return Number(raw.trim());
-  return null;
 }
 
 /**
@@ -326,10 +322,18 @@ export async function importTasks(
   actor: Actor,
   params: ImportParams,
 ): Promise<ImportResult> {
+  return withIdempotency(
+    db,
+    actor,
+    "task.import",
+    params.idempotency ?? { key: undefined, hash: () => "" },
+    (txDb) => importNow(txDb, actor, params),
+  );
+}
+
+async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<ImportResult> {
   const started = performance.now();
-  const id = parseProjectId(params.project);
-  const project =
-    id !== null && id > 0 && id <= MAX_ID ? await findProject(db, actor, id) : undefined;
+  const project = await findProject(db, actor, params.project);
   if (!project) throw notFound(PROJECT_NOT_FOUND);
   const commit = params.commitToProject ?? true;
   const returnTaskIds = commit && (params.returnTaskIds ?? false);
@@ -444,9 +448,7 @@ export async function importTasks(
   };
 
   if (!commit) return run(null);
-  return db.transaction((tx) =>
-    run(Object.assign(tx, { $driver: db.$driver, $close: async () => {} }) as unknown as Db),
-  );
+  return db.transaction((tx) => run(transactionDb(tx, db)));
 }
 
 /** A quick over-estimate of a task's JSON size, to cut batches by bytes as well as count. */
@@ -468,26 +470,4 @@ function estimateBytes(task: PreparedTask): number {
   walk(task.annotations, 0);
   walk(task.predictions, 0);
   return bytes;
-}
-
-/** `task.import`: a typed array of items, with an optional idempotency key. */
-export async function importTaskItems(
-  db: Db,
-  actor: Actor,
-  input: z.output<typeof TaskImportInput>,
-): Promise<ImportResult> {
-  const { idempotencyKey, ...request } = input;
-  const outcome = await withIdempotencyKey(
-    db,
-    actor,
-    { operation: "task.import", key: idempotencyKey, request },
-    (txDb) =>
-      importTasks(txDb, actor, {
-        project: input.project,
-        sources: [{ items: input.items }],
-        commitToProject: input.commitToProject,
-        returnTaskIds: input.returnTaskIds,
-      }),
-  );
-  return outcome.response;
 }

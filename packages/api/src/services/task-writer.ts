@@ -9,6 +9,7 @@
  * so one create per transaction caps a project at what one lock holder can commit in sequence
  * (pgbench's counter transaction). Batching pays that cost once per batch instead.
  */
+import { TRPCError } from "@trpc/server";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { tasks } from "../db/schema";
@@ -82,7 +83,8 @@ async function writeAndSettle(db: Db, projectId: number, batch: Pending[]): Prom
     );
     for (const [i, p] of batch.entries()) p.resolve(rows[i] as TaskRow);
   } catch (error) {
-    if (batch.length === 1 || isProjectGone(error)) {
+    // A project deleted meanwhile fails every row alike: no point retrying them one by one.
+    if (batch.length === 1 || (error instanceof TRPCError && error.code === "NOT_FOUND")) {
       for (const p of batch) p.reject(error);
       return;
     }
@@ -96,10 +98,6 @@ async function writeAndSettle(db: Db, projectId: number, batch: Pending[]): Prom
       }
     }
   }
-}
-
-function isProjectGone(error: unknown): boolean {
-  return error instanceof Error && error.message === PROJECT_NOT_FOUND;
 }
 
 /**

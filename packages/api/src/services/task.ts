@@ -7,7 +7,10 @@ import {
   checkLabelConfig,
   findJsonLimitExceeded,
   findUnstorableString,
+  isJsonObject,
+  MAX_INT_ID,
   type ObjectTag,
+  TASK_BODY_NOT_OBJECT,
   type Task,
   type TaskList,
   type TaskListInput,
@@ -20,7 +23,8 @@ import type { z } from "zod";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { projects, tasks } from "../db/schema";
-import { notFound, validationError } from "../errors";
+import { issuesError, notFound, validationError } from "../errors";
+import { keyedRequest, withIdempotency } from "./idempotency";
 import { checkPage, findProject, PROJECT_NOT_FOUND } from "./project";
 import { insertTask } from "./task-writer";
 
@@ -28,7 +32,6 @@ type TaskRow = typeof tasks.$inferSelect;
 
 export const TASK_NOT_FOUND = "No Task matches the given query.";
 const DATA_SUFFIX = ' [assume: item["data"] = task root with values]';
-const MAX_ID = 2_147_483_647;
 
 export function toTask(row: TaskRow): Task {
   return {
@@ -51,10 +54,6 @@ export function toTask(row: TaskRow): Task {
     file_upload: row.fileUploadId,
     comment_authors: [],
   };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 /** A primary key as Label Studio accepts one: a JSON integer or a string of digits. */
@@ -81,10 +80,19 @@ export function objectTagsOf(labelConfig: string): ObjectTag[] {
 
 /** The data and meta rules shared by create and update (contract section 1, points 6 to 9). */
 function checkTaskContent(labelConfig: string, data: unknown, meta: unknown): void {
-  if (!isObject(data)) throw validationError({}, ["Task[data] must be dict or list"]);
+  if (!isJsonObject(data)) throw validationError({}, ["Task[data] must be dict or list"]);
   const dataError = taskDataError(objectTagsOf(labelConfig), data);
-  if (dataError) throw validationError({}, [dataError.message + DATA_SUFFIX]);
-  if (meta !== undefined && !isObject(meta))
+  if (dataError) {
+    throw issuesError([
+      {
+        field: null,
+        message: dataError.message + DATA_SUFFIX,
+        detail: dataError.message,
+        key: ["data", ...dataError.key.split(".")],
+      },
+    ]);
+  }
+  if (meta !== undefined && !isJsonObject(meta))
     throw validationError({}, ["Task[meta] must be dict or list"]);
   for (const [field, value] of [
     ["data", data],
@@ -93,7 +101,10 @@ function checkTaskContent(labelConfig: string, data: unknown, meta: unknown): vo
     const tooBig = findJsonLimitExceeded(value, field);
     if (tooBig) throw validationError({ [field]: [tooBig.message] });
     const bad = findUnstorableString(value, field);
-    if (bad) throw validationError({ [field]: [`The string at ${bad.path} ${bad.reason}.`] });
+    if (bad) {
+      const message = `The string at ${bad.path} ${bad.reason}.`;
+      throw issuesError([{ field, message, key: bad.key }]);
+    }
   }
 }
 
@@ -108,19 +119,30 @@ function checkOverlap(overlap: unknown): number | undefined {
   return value;
 }
 
-export async function createTask(db: Db, actor: Actor, body: unknown): Promise<Task> {
-  if (!isObject(body)) {
-    throw validationError({}, [
-      'The request body must be a JSON object such as {"data": {"text": "..."}, "project": 1}.',
-    ]);
-  }
+/**
+ * Creates a task from a body as sent (REST's, or tRPC's input without its key), checked in
+ * Label Studio's order. A keyed create answers its first task when replayed.
+ */
+export function createTask(
+  db: Db,
+  actor: Actor,
+  body: unknown,
+  idempotencyKey?: string,
+): Promise<Task> {
+  return withIdempotency(db, actor, "task.create", keyedRequest(idempotencyKey, body), (txDb) =>
+    createTaskNow(txDb, actor, body),
+  );
+}
+
+async function createTaskNow(db: Db, actor: Actor, body: unknown): Promise<Task> {
+  if (!isJsonObject(body)) throw validationError({}, [TASK_BODY_NOT_OBJECT]);
   const rawProject = body.project;
   let project: Awaited<ReturnType<typeof findProject>>;
   if (rawProject !== undefined && rawProject !== null && rawProject !== "") {
     const id = parseId(rawProject);
     if (id === null) throw notFound("Not found.");
     if (id === 0) throw validationError({ project: ['Invalid pk "0" - object does not exist.'] });
-    project = id > 0 && id <= MAX_ID ? await findProject(db, actor, id) : undefined;
+    project = id > 0 && id <= MAX_INT_ID ? await findProject(db, actor, id) : undefined;
     if (!project) throw notFound(PROJECT_NOT_FOUND);
   }
   if (body.data === undefined) throw validationError({ data: ["This field is required."] });

@@ -6,7 +6,7 @@ import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "../auth/passw
 import { generateToken, hashToken, TOKEN_PATTERN } from "../auth/tokens";
 import type { Db } from "../db/client";
 import { apiTokens, organizations, users } from "../db/schema";
-import { mapDbError } from "../errors";
+import { fieldError, mapDbError } from "../errors";
 
 export interface UserCreateParams {
   email: string;
@@ -23,17 +23,17 @@ export interface CreatedUser {
 function normalizeEmail(email: string): string {
   const normalized = email.trim().toLowerCase();
   if (!/^[^\s@]+@[^\s@]+$/.test(normalized)) {
-    throw new TRPCError({ code: "BAD_REQUEST", message: `"${email}" is not an email address.` });
+    throw fieldError("email", `"${email}" is not an email address.`);
   }
   return normalized;
 }
 
 function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) {
-    throw new TRPCError({
-      code: "BAD_REQUEST",
-      message: `The password must have at least ${MIN_PASSWORD_LENGTH} characters.`,
-    });
+    throw fieldError(
+      "password",
+      `The password must have at least ${MIN_PASSWORD_LENGTH} characters.`,
+    );
   }
 }
 

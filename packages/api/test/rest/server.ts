@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from "../support/db";
 
 export interface RestServer {
   tdb: TestDatabase;
+  api: ApiHandler;
   base: string;
   secretKey: Uint8Array;
   /** Ids of the unexpected errors the server logged. */
@@ -31,6 +32,7 @@ export async function startRestServer(maxBodyBytes = 64 * 1024): Promise<RestSer
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     tdb,
+    api,
     base,
     secretKey,
     logged,

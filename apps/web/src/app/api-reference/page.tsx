@@ -1,13 +1,14 @@
-import { restOpenApiDocument } from "@taskport/api";
 import type { Metadata } from "next";
+import { connection } from "next/server";
 import type { ReactNode } from "react";
+import { getRuntime } from "~/server/runtime";
 import styles from "./reference.module.css";
 
 export const metadata: Metadata = { title: "API reference" };
 
 /**
- * The REST API's reference, rendered on the server from the same OpenAPI document that
- * /api/openapi.json serves (itself generated from the Zod schemas), so it cannot drift from
+ * The REST API's reference, rendered on the server from the OpenAPI document that
+ * /api/openapi.json serves (built from the routes the server serves), so it cannot drift from
  * the code. No client code and nothing loaded from elsewhere.
  */
 
@@ -125,9 +126,10 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
   );
 }
 
-export default function ApiReferencePage() {
-  // The generator types operations as plain JSON objects; this page reads them as OpenAPI's.
-  const document = restOpenApiDocument() as unknown as Document;
+export default async function ApiReferencePage() {
+  // The running server's document: rendered per request, never at build time.
+  await connection();
+  const document = getRuntime().openApiDocument() as unknown as Document;
   const schemas = document.components.schemas;
   const operations = Object.entries(document.paths).flatMap(([path, item]) =>
     Object.entries(item).map(([method, operation]) => ({
