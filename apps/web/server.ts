@@ -18,7 +18,7 @@ const config = readConfig();
 const db = await openDatabase({
   databaseUrl: config.databaseUrl,
   pgliteDir: config.pgliteDir,
-  poolSize: config.poolSize,
+  postgres: { ...config.postgres, warn: (message) => console.warn(`[taskport] ${message}`) },
 });
 console.log(
   config.databaseUrl

@@ -117,51 +117,69 @@ export function mapDbError(error: unknown, what: string): never {
   throw error;
 }
 
-// Connection-level failures: the server is down, restarting, or unreachable. These are not
-// the client's fault and not a bug; they answer 503 so that clients retry.
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
-const UNAVAILABLE_ERRNO = new Set([
+// Database outages answer 503 (with Retry-After) so that clients retry; they are neither the
+// client's fault nor a bug. Each kind says truthfully what became of the request.
+
+/** Failed before anything reached the database. */
+const NOT_SENT = new Set([
   "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT",
+  "57P03", // cannot_connect_now: starting up or shutting down
+  "53300", // too_many_connections
+  "08001", // sqlclient_unable_to_establish_sqlconnection
+  "08004", // sqlserver_rejected_establishment_of_sqlconnection
+]);
+/** The server cancelled the statement (statement_timeout, lock_timeout): rolled back. */
+const TIMED_OUT = new Set(["57014", "55P03", "POOL_TIMEOUT"]);
+/** Lost while in flight: a commit may or may not have happened before. */
+const LOST = new Set([
   "ECONNRESET",
   "EPIPE",
   "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
+  "ANSWER_TIMEOUT", // the server stayed silent past DATABASE_ANSWER_TIMEOUT_MS
+  "DRIVER_FAILURE",
+  "26000", // a prepared statement gone: a pooler without prepared-statement support
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "08000",
+  "08003",
+  "08006",
+  "08007",
+  "08P01",
 ]);
 
 export const DATABASE_UNAVAILABLE =
   "The database is unavailable right now: nothing was written. Try again shortly.";
+export const DATABASE_BUSY =
+  "The database is unavailable right now: it did not answer in time, and nothing was written. Try again shortly.";
+export const DATABASE_LOST =
+  "The database is unavailable right now: the connection was lost while answering, so the request may or may not have been applied. Retry it (with the same Idempotency-Key for a create).";
 
-/** Whether an error means the database could not be reached (rather than a bad query). */
-export function isDatabaseUnavailable(error: unknown): boolean {
+/** The outage message for an error that means the database could not serve it, if any. */
+export function databaseOutage(error: unknown): string | undefined {
   for (
     let e: unknown = error, depth = 0;
     e && depth < 5;
     e = (e as { cause?: unknown }).cause, depth++
   ) {
     const code = (e as { code?: unknown }).code;
-    if (
-      typeof code === "string" &&
-      (UNAVAILABLE_ERRNO.has(code) || UNAVAILABLE_SQLSTATE.test(code))
-    )
-      return true;
+    if (typeof code !== "string") continue;
+    if (NOT_SENT.has(code)) return DATABASE_UNAVAILABLE;
+    if (TIMED_OUT.has(code)) return DATABASE_BUSY;
+    if (LOST.has(code)) return DATABASE_LOST;
   }
-  return false;
+  return undefined;
 }
 
 /** The error a client should see: a database outage becomes SERVICE_UNAVAILABLE (503). */
 export function toClientError(error: unknown): unknown {
   if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") return error;
-  if (isDatabaseUnavailable(error)) {
-    return new TRPCError({
-      code: "SERVICE_UNAVAILABLE",
-      message: DATABASE_UNAVAILABLE,
-      cause: error,
-    });
-  }
+  const outage = databaseOutage(error);
+  if (outage) return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: outage, cause: error });
   return error;
 }

@@ -13,8 +13,16 @@ export interface AppConfig {
   /** TASKPORT_MAX_IMPORT_BYTES: the largest import request (the API's default when unset). */
   maxImportBytes: number | undefined;
   secretKey: string | undefined;
-  /** PostgreSQL connections this process may hold. */
-  poolSize: number | undefined;
+  /** The PostgreSQL pool: size, prepared statements and the bounds on every wait. */
+  postgres: {
+    max: number | undefined;
+    prepare: boolean | undefined;
+    connectTimeoutMs: number | undefined;
+    poolTimeoutMs: number | undefined;
+    statementTimeoutMs: number | undefined;
+    lockTimeoutMs: number | undefined;
+    answerTimeoutMs: number | undefined;
+  };
   apiOnly: boolean;
   /** TASKPORT_JOB_WORKERS=0: this process runs no background jobs (it still enqueues them). */
   jobWorkers: boolean;
@@ -29,6 +37,22 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   if (!Number.isInteger(n) || n <= 0)
     throw new Error(`${name} must be a positive integer, got "${value}".`);
   return n;
+}
+
+/** A duration in milliseconds where 0 means "none". */
+function nonNegativeInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`${name} must be a whole number of milliseconds (0 or more), got "${value}".`);
+  return n;
+}
+
+function flag(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value === "1" || value === "true") return true;
+  if (value === "0" || value === "false") return false;
+  throw new Error(`${name} must be true or false, got "${value}".`);
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -51,7 +75,18 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxBodyBytes: positiveInt("TASKPORT_MAX_BODY_BYTES", env.TASKPORT_MAX_BODY_BYTES),
     maxImportBytes: positiveInt("TASKPORT_MAX_IMPORT_BYTES", env.TASKPORT_MAX_IMPORT_BYTES),
     secretKey: env.TASKPORT_SECRET_KEY || undefined,
-    poolSize: positiveInt("DATABASE_POOL_SIZE", env.DATABASE_POOL_SIZE),
+    postgres: {
+      max: positiveInt("DATABASE_POOL_SIZE", env.DATABASE_POOL_SIZE),
+      prepare: flag("DATABASE_PREPARE", env.DATABASE_PREPARE),
+      connectTimeoutMs: positiveInt("DATABASE_CONNECT_TIMEOUT_MS", env.DATABASE_CONNECT_TIMEOUT_MS),
+      poolTimeoutMs: positiveInt("DATABASE_POOL_TIMEOUT_MS", env.DATABASE_POOL_TIMEOUT_MS),
+      statementTimeoutMs: nonNegativeInt(
+        "DATABASE_STATEMENT_TIMEOUT_MS",
+        env.DATABASE_STATEMENT_TIMEOUT_MS,
+      ),
+      lockTimeoutMs: nonNegativeInt("DATABASE_LOCK_TIMEOUT_MS", env.DATABASE_LOCK_TIMEOUT_MS),
+      answerTimeoutMs: positiveInt("DATABASE_ANSWER_TIMEOUT_MS", env.DATABASE_ANSWER_TIMEOUT_MS),
+    },
     apiOnly: env.TASKPORT_API_ONLY === "1" || env.TASKPORT_API_ONLY === "true",
     jobWorkers: !(env.TASKPORT_JOB_WORKERS === "0" || env.TASKPORT_JOB_WORKERS === "false"),
     jobStaleSeconds: positiveInt("TASKPORT_JOB_STALE_SECONDS", env.TASKPORT_JOB_STALE_SECONDS),

@@ -1,4 +1,13 @@
-export { createPgliteDb, createPostgresDb, type Db, wrapPglite } from "./client";
-export { migratePglite, migratePostgres, migrationsFolder } from "./migrate";
+export {
+  createPgliteDb,
+  createPostgresDb,
+  type Db,
+  DriverFailureError,
+  POSTGRES_DEFAULTS,
+  PoolTimeoutError,
+  type PostgresOptions,
+  wrapPglite,
+} from "./client";
+export { type MigrateOptions, migratePglite, migratePostgres, migrationsFolder } from "./migrate";
 export { type OpenDatabaseOptions, openDatabase } from "./open";
 export * as schema from "./schema";

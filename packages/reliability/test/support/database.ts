@@ -4,7 +4,15 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migratePostgres } from "@taskport/api/db";
@@ -52,9 +60,31 @@ function asPostgres(command: string): void {
 
 export interface Cluster {
   url: string;
+  port: number;
+  /** The server's log. */
+  log(): string;
   stop(mode?: "fast" | "immediate"): void;
   start(): void;
+  /** SIGSTOP to the server and all its processes: a paused VM or a network black hole. */
+  freeze(): void;
+  /** SIGCONT to the same processes. */
+  thaw(): void;
   destroy(): void;
+}
+
+/** SIGSTOPs the postmaster, then every process it started; returns them all. */
+function stopCluster(data: string): number[] {
+  const postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+  // The postmaster first, so that it starts nothing new while its children are listed.
+  process.kill(postmaster, "SIGSTOP");
+  const children = execFileSync("ps", ["-o", "pid=", "--ppid", String(postmaster)], {
+    encoding: "utf8",
+  })
+    .split("\n")
+    .map((line) => Number(line.trim()))
+    .filter((pid) => pid > 0);
+  for (const pid of children) process.kill(pid, "SIGSTOP");
+  return [postmaster, ...children];
 }
 
 export async function createCluster(): Promise<Cluster> {
@@ -74,13 +104,24 @@ export async function createCluster(): Promise<Cluster> {
     );
   start();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  let frozen: number[] = [];
   return {
     url,
+    port,
+    log: () => readFileSync(join(dir, "pg.log"), "utf8"),
     start,
+    freeze() {
+      frozen = stopCluster(data);
+    },
+    thaw() {
+      for (const pid of frozen) process.kill(pid, "SIGCONT");
+      frozen = [];
+    },
     stop(mode = "fast") {
       asPostgres(`${bin}/pg_ctl -D ${data} -m ${mode} -w stop >/dev/null`);
     },
     destroy() {
+      for (const pid of frozen) process.kill(pid, "SIGCONT");
       try {
         asPostgres(`${bin}/pg_ctl -D ${data} -m immediate -w stop >/dev/null`);
       } catch {

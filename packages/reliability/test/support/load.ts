@@ -57,3 +57,64 @@ export async function createClient(opts: {
 export function importItems(n: number, source: string) {
   return Array.from({ length: n }, (_, i) => ({ data: { text: `${source} ${i}`, source } }));
 }
+
+/** One create as a client saw it: when it started, how long it took, what it answered. */
+export interface CreateRecord {
+  text: string;
+  startedAt: number;
+  ms: number;
+  /** HTTP status, or 0 when the request itself failed (no answer within the client's limit). */
+  status: number;
+  id?: number;
+  detail?: string;
+  retryAfter?: string | null;
+}
+
+/** Creates one task whose text is `text`; never throws. */
+export async function timedCreate(
+  url: string,
+  token: string,
+  project: number,
+  text: string,
+  idempotencyKey?: string,
+): Promise<CreateRecord> {
+  const startedAt = Date.now();
+  try {
+    const res = await fetch(`${url}/api/tasks/`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Token ${token}`,
+        ...(idempotencyKey ? { "idempotency-key": idempotencyKey } : {}),
+      },
+      body: JSON.stringify({ data: { text }, project }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const body = (await res.json()) as { id?: number; detail?: string };
+    return {
+      text,
+      startedAt,
+      ms: Date.now() - startedAt,
+      status: res.status,
+      id: res.status === 201 ? body.id : undefined,
+      detail: body.detail,
+      retryAfter: res.headers.get("retry-after"),
+    };
+  } catch {
+    return { text, startedAt, ms: Date.now() - startedAt, status: 0 };
+  }
+}
+
+/** GET /api/health with its status and latency; status 0 when it did not answer in 60 s. */
+export async function timedHealth(url: string): Promise<{ startedAt: number; ms: number; status: number }> {
+  const startedAt = Date.now();
+  try {
+    const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(60_000) });
+    await res.arrayBuffer();
+    return { startedAt, ms: Date.now() - startedAt, status: res.status };
+  } catch {
+    return { startedAt, ms: Date.now() - startedAt, status: 0 };
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
