@@ -36,7 +36,9 @@ let admin: postgres.Sql;
 beforeAll(async () => {
   cluster = await createCluster();
   admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
-  bouncer = await startPgBouncer(cluster.url, { pool_mode: "transaction" });
+  // Round robin: consecutive transactions of one client land on different server
+  // connections, as they do on a busy pooler.
+  bouncer = await startPgBouncer(cluster.url, { pool_mode: "transaction", server_round_robin: 1 });
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.kill("SIGKILL")));
