@@ -159,7 +159,11 @@ function boundedPool(
     new PooledQuery(async (raw) => {
       const release = await acquire();
       try {
-        const pending = client.unsafe(query, params as postgres.ParameterOrJSON<never>[], queryOptions);
+        const pending = client.unsafe(
+          query,
+          params as postgres.ParameterOrJSON<never>[],
+          queryOptions,
+        );
         return await (raw ? pending.values() : pending);
       } catch (error) {
         throw classify(error);
@@ -195,6 +199,7 @@ class PooledQuery implements PromiseLike<unknown> {
     this.raw = true;
     return this;
   }
+  // biome-ignore lint/suspicious/noThenProperty: Drizzle awaits what unsafe() returns, as it would a postgres.js query
   then<A = unknown, B = never>(
     onfulfilled?: ((value: unknown) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,

@@ -106,7 +106,9 @@ export async function timedCreate(
 }
 
 /** GET /api/health with its status and latency; status 0 when it did not answer in 60 s. */
-export async function timedHealth(url: string): Promise<{ startedAt: number; ms: number; status: number }> {
+export async function timedHealth(
+  url: string,
+): Promise<{ startedAt: number; ms: number; status: number }> {
   const startedAt = Date.now();
   try {
     const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(60_000) });
