@@ -133,12 +133,16 @@ describe.runIf(testDriver() === "postgres")("bounded waits on PostgreSQL", () =>
     const proxy = await blackHoleProxy(new URL(tdb.url as string));
     try {
       const db = open(proxy.url, { max: 1, answerTimeoutMs: 300 });
-      const [before] = await db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+      const [before] = (await db.execute(sql`select pg_backend_pid() as pid`)) as unknown as {
+        pid: number;
+      }[];
       proxy.dark = true;
       const error = await failure(db.execute(sql`select 1`));
       expect(told(error)).toEqual({ code: "SERVICE_UNAVAILABLE", message: DATABASE_LOST });
       proxy.dark = false;
-      const [after] = await db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+      const [after] = (await db.execute(sql`select pg_backend_pid() as pid`)) as unknown as {
+        pid: number;
+      }[];
       expect(after?.pid).toBeGreaterThan(0);
       expect(after?.pid).not.toBe(before?.pid);
     } finally {
