@@ -119,8 +119,8 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 type Sql = postgres.Sql;
 
 /**
- * The client Drizzle sees: every query and transaction first takes one of `slots` (the
- * pool's size), waiting at most `timeoutMs`. The driver is thus never asked for more than it
+ * The client Drizzle (and the job system) sees: every query, transaction and reserved
+ * connection first takes one of `slots` (the pool's size), waiting at most `timeoutMs`. The driver is thus never asked for more than it
  * has connections, so it neither queues queries where no deadline can reach them nor
  * pipelines them behind a slow one; a request that cannot get a connection fails with
  * nothing sent.
@@ -181,10 +181,31 @@ function boundedPool(
       release();
     }
   };
+  // A reserved connection (the job system's multi-statement texts) holds its slot until it is
+  // released.
+  const reserve = async () => {
+    const release = await acquire();
+    try {
+      const reserved = await client.reserve();
+      const releaseConnection = reserved.release;
+      let released = false;
+      reserved.release = () => {
+        if (released) return;
+        released = true;
+        releaseConnection();
+        release();
+      };
+      return reserved;
+    } catch (error) {
+      release();
+      throw classify(error);
+    }
+  };
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === "unsafe") return unsafe;
       if (property === "begin") return begin;
+      if (property === "reserve") return reserve;
       return Reflect.get(target, property, receiver);
     },
   });
