@@ -6,18 +6,12 @@
  * or half-written. The latencies measured are printed for the record.
  */
 import { migratePostgres, POSTGRES_DEFAULTS } from "@taskport/api/db";
-import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, createCluster } from "./support/database";
-import { type CreateRecord, sleep, timedCreate, timedHealth } from "./support/load";
+import { checkOutcome, underLoad } from "./support/outage";
 import { seedTenant } from "./support/seed";
 import { startTaskport, type TaskportProcess } from "./support/server";
 
-// The bounds promised, with slack for a busy machine: these are behaviour checks, not
-// benchmarks (the figures are printed).
-const SLACK_MS = 1_500;
-const HEALTH_BOUND_MS = 2_000;
-const RECOVERY_BOUND_MS = 2_000;
 const { poolTimeoutMs, connectTimeoutMs, answerTimeoutMs } = POSTGRES_DEFAULTS;
 
 let cluster: Cluster;
@@ -33,141 +27,13 @@ afterAll(async () => {
   cluster?.destroy();
 });
 
-interface Outcome {
-  creates: CreateRecord[];
-  health: { startedAt: number; ms: number; status: number }[];
-  faultStart: number;
-  faultEnd: number;
-  recoveryCreateMs: number;
-  recoveryHealthMs: number;
-}
-
-/** Runs 8 clients of creates, applies the fault for `faultMs`, ends it and measures recovery. */
-async function underLoad(
-  scenario: string,
-  project: number,
-  token: string,
-  fault: { begin(): void; end(): void },
-  faultMs: number,
-): Promise<Outcome> {
-  const url = (server as TaskportProcess).url;
-  const creates: CreateRecord[] = [];
-  let stop = false;
-  // Half the clients send an Idempotency-Key, so that creates in a transaction are covered.
-  const clients = Array.from({ length: 8 }, async (_, i) => {
-    for (let k = 0; !stop; k++) {
-      const text = `${scenario}-c${i}-${k}`;
-      creates.push(await timedCreate(url, token, project, text, i % 2 ? undefined : text));
-    }
-  });
-  while (creates.filter((r) => r.status === 201).length < 100) await sleep(20);
-
-  const faultStart = Date.now();
-  fault.begin();
-  const health: Outcome["health"] = [];
-  const probing = (async () => {
-    while (Date.now() - faultStart < faultMs) {
-      health.push(await timedHealth(url));
-      await sleep(250);
-    }
-  })();
-  await sleep(faultMs);
-  fault.end();
-  const faultEnd = Date.now();
-  await probing;
-
-  const recovery = async (probe: () => Promise<boolean>) => {
-    for (;;) {
-      if (await probe()) return Date.now() - faultEnd;
-      if (Date.now() - faultEnd > 60_000) return Number.POSITIVE_INFINITY;
-      await sleep(50);
-    }
-  };
-  const [recoveryCreateMs, recoveryHealthMs] = await Promise.all([
-    recovery(async () => {
-      const r = await timedCreate(url, token, project, `${scenario}-probe-${Date.now()}`);
-      creates.push(r);
-      return r.status === 201;
-    }),
-    recovery(async () => (await timedHealth(url)).status === 200),
-  ]);
-  await sleep(1_000);
-  stop = true;
-  await Promise.all(clients);
-  return { creates, health, faultStart, faultEnd, recoveryCreateMs, recoveryHealthMs };
-}
-
-/** Checks the answers and the database, and prints the figures. */
-async function checkOutcome(scenario: string, project: number, o: Outcome, createBoundMs: number) {
-  const unavailable = o.creates.filter((r) => r.status === 503);
-  const during = o.creates.filter(
-    (r) => r.startedAt >= o.faultStart && r.startedAt + r.ms < o.faultEnd,
-  );
-  const healthDuring = o.health.filter((h) => h.startedAt + h.ms < o.faultEnd);
-  const figures = {
-    scenario,
-    creates: o.creates.length,
-    acknowledged: o.creates.filter((r) => r.status === 201).length,
-    unavailable: unavailable.length,
-    max503Ms: Math.max(0, ...unavailable.map((r) => r.ms)),
-    median503Ms: median(unavailable.map((r) => r.ms)),
-    healthDuringMaxMs: Math.max(0, ...healthDuring.map((h) => h.ms)),
-    recoveryCreateMs: o.recoveryCreateMs,
-    recoveryHealthMs: o.recoveryHealthMs,
-  };
-  console.log(`[outage] ${JSON.stringify(figures)}`);
-
-  // Every answer is a 201 or a clear 503, within its bound; nothing hangs, nothing is a 500.
-  expect(o.creates.filter((r) => r.status !== 201 && r.status !== 503)).toEqual([]);
-  expect(o.creates.filter((r) => r.ms > createBoundMs + SLACK_MS)).toEqual([]);
-  for (const r of unavailable) {
-    expect(r.detail).toMatch(/database is unavailable/i);
-    expect(r.retryAfter).toBe("1");
-  }
-  // The fault was seen: creates that started and ended within it were all refused.
-  expect(during.length).toBeGreaterThan(0);
-  expect(during.filter((r) => r.status !== 503)).toEqual([]);
-  expect(healthDuring.length).toBeGreaterThan(0);
-  expect(healthDuring.filter((h) => h.status !== 503)).toEqual([]);
-  expect(healthDuring.filter((h) => h.ms > HEALTH_BOUND_MS + SLACK_MS)).toEqual([]);
-  expect(o.recoveryCreateMs).toBeLessThan(RECOVERY_BOUND_MS + SLACK_MS);
-  expect(o.recoveryHealthMs).toBeLessThan(RECOVERY_BOUND_MS + SLACK_MS);
-
-  const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
-  try {
-    const rows = await sql<{ id: string; inner_id: string; text: string }[]>`
-      select id, inner_id, data->>'text' as text from tasks where project_id = ${project}
-      order by inner_id`;
-    // Nothing acknowledged is lost.
-    const ids = new Set(rows.map((r) => Number(r.id)));
-    const acknowledged = o.creates.filter((r) => r.status === 201);
-    expect(acknowledged.filter((r) => !ids.has(r.id as number))).toEqual([]);
-    // A create that was refused is either committed whole or not at all: every row is one
-    // that was sent, once, and the project's counter and inner_ids agree with the rows.
-    const sent = new Set(o.creates.map((r) => r.text));
-    const texts = rows.map((r) => r.text);
-    expect(texts.filter((t) => !sent.has(t))).toEqual([]);
-    expect(new Set(texts).size).toBe(texts.length);
-    expect(rows.map((r) => Number(r.inner_id))).toEqual(rows.map((_, i) => i + 1));
-    const [counter] = await sql<{ task_number: number; last_inner_id: string }[]>`
-      select task_number, last_inner_id from projects where id = ${project}`;
-    expect(counter).toEqual({ task_number: rows.length, last_inner_id: String(rows.length) });
-  } finally {
-    await sql.end();
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length ? (sorted[Math.floor(sorted.length / 2)] as number) : 0;
-}
-
 describe("PostgreSQL away under load", () => {
   it("stopped: 503 at once while it is down, the same process serving within 2 s of its start", async () => {
     const { token, projectIds } = await seedTenant(cluster.url);
     const project = projectIds[0] as number;
     const pid = server?.child.pid;
     const outcome = await underLoad(
+      (server as TaskportProcess).url,
       "stop",
       project,
       token,
@@ -175,7 +41,7 @@ describe("PostgreSQL away under load", () => {
       6_000,
     );
     // A stopped server refuses connections: nothing waits longer than opening one.
-    await checkOutcome("stop", project, outcome, connectTimeoutMs);
+    await checkOutcome(cluster.url, "stop", project, outcome, connectTimeoutMs);
     expect(server?.child.pid).toBe(pid);
     expect(server?.child.exitCode).toBeNull();
   });
@@ -186,6 +52,7 @@ describe("PostgreSQL away under load", () => {
     const pid = server?.child.pid;
     // Longer than the longest wait, so that creates start and end within the freeze.
     const outcome = await underLoad(
+      (server as TaskportProcess).url,
       "freeze",
       project,
       token,
@@ -193,7 +60,7 @@ describe("PostgreSQL away under load", () => {
       poolTimeoutMs + answerTimeoutMs + 4_000,
     );
     // Worst case: a wait for a connection, then the server's silence up to the answer bound.
-    await checkOutcome("freeze", project, outcome, poolTimeoutMs + answerTimeoutMs);
+    await checkOutcome(cluster.url, "freeze", project, outcome, poolTimeoutMs + answerTimeoutMs);
     expect(server?.child.pid).toBe(pid);
     expect(server?.child.exitCode).toBeNull();
   });

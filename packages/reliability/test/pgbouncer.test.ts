@@ -21,6 +21,7 @@ import {
   timedCreate,
   timedHealth,
 } from "./support/load";
+import { checkOutcome, underLoad } from "./support/outage";
 import { type PgBouncer, startPgBouncer } from "./support/pgbouncer";
 import { seedTenant } from "./support/seed";
 import { startTaskport, type TaskportProcess } from "./support/server";
@@ -30,7 +31,7 @@ const { poolTimeoutMs, answerTimeoutMs } = POSTGRES_DEFAULTS;
 
 let cluster: Cluster;
 let bouncer: PgBouncer;
-let servers: TaskportProcess[] = [];
+const servers: TaskportProcess[] = [];
 let admin: postgres.Sql;
 
 beforeAll(async () => {
@@ -97,8 +98,9 @@ describe("behind PgBouncer in transaction mode", () => {
     const env = { DATABASE_URL: db.pooled, DATABASE_PREPARE: "false", DATABASE_POOL_SIZE: "8" };
     // Only this database logs its statements; tests run one after another.
     const logFrom = cluster.log().length;
-    servers = [await startTaskport(env), await startTaskport(env)];
-    const [a, b] = servers as [TaskportProcess, TaskportProcess];
+    const a = await startTaskport(env);
+    const b = await startTaskport(env);
+    servers.push(a, b);
     const tally = newTally();
     const clients = Array.from({ length: 8 }, (_, i) =>
       createClient({
@@ -143,8 +145,7 @@ describe("behind PgBouncer in transaction mode", () => {
     const executed = executedStatements(log);
     expect(executed).toContain("<unnamed>");
     expect([...executed].filter((name) => name !== "<unnamed>")).toEqual([]);
-    await Promise.all(servers.map((s) => s.kill("SIGKILL")));
-    servers = [];
+    await Promise.all([a.kill("SIGKILL"), b.kill("SIGKILL")]);
   });
 
   it("with prepared statements left on, under 32 clients: the process keeps answering, every create a 201 with its own row or a 503, health within 2 s", async () => {
@@ -154,7 +155,7 @@ describe("behind PgBouncer in transaction mode", () => {
     const project = projectIds[0] as number;
     const logFrom = cluster.log().length;
     const server = await startTaskport({ DATABASE_URL: db.pooled });
-    servers = [server];
+    servers.push(server);
     const creates: CreateRecord[] = [];
     const health: { ms: number; status: number }[] = [];
     const until = Date.now() + 6_000;
@@ -200,5 +201,30 @@ describe("behind PgBouncer in transaction mode", () => {
     } finally {
       await sql.end();
     }
+  });
+
+  it("frozen itself (SIGSTOP) under load: 503 within the bounds, the same process serving within 2 s of the thaw", async () => {
+    const db = await freshDatabase();
+    await migratePostgres(db.pooled);
+    const { token, projectIds } = await seedTenant(db.direct);
+    const project = projectIds[0] as number;
+    const server = await startTaskport({ DATABASE_URL: db.pooled, DATABASE_PREPARE: "false" });
+    servers.push(server);
+    const outcome = await underLoad(
+      server.url,
+      "pgbouncer-freeze",
+      project,
+      token,
+      { begin: () => bouncer.freeze(), end: () => bouncer.thaw() },
+      poolTimeoutMs + answerTimeoutMs + 4_000,
+    );
+    await checkOutcome(
+      db.direct,
+      "pgbouncer-freeze",
+      project,
+      outcome,
+      poolTimeoutMs + answerTimeoutMs,
+    );
+    expect(server.child.exitCode).toBeNull();
   });
 });

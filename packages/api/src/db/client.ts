@@ -74,11 +74,14 @@ export class PoolTimeoutError extends Error {
   }
 }
 
-/** The driver failed inside a connection (not a database error); that connection is gone. */
+/**
+ * A query failed inside the driver rather than in the database (no SQLSTATE, no connection
+ * code). When that happens while reading the server's answer, the connection is also closed.
+ */
 export class DriverFailureError extends Error {
   readonly code = "DRIVER_FAILURE";
   constructor(cause: unknown) {
-    super("The database driver failed inside a connection.", { cause });
+    super("The database driver failed.", { cause });
     this.name = "DriverFailureError";
   }
 }
@@ -150,7 +153,7 @@ function boundedPool(
       );
     }
     if (error instanceof Error && typeof code !== "string") {
-      warn?.(`The database driver failed inside a connection, which was replaced: ${error.stack}`);
+      warn?.(`The database driver failed: ${error.stack}`);
       return new DriverFailureError(error);
     }
     return error;
@@ -171,12 +174,11 @@ function boundedPool(
         release();
       }
     });
+  // What a transaction throws is its callback's own error or the driver's: left as it is.
   const begin = async (...args: unknown[]) => {
     const release = await acquire();
     try {
       return await (client.begin as (...a: unknown[]) => Promise<unknown>)(...args);
-    } catch (error) {
-      throw classify(error);
     } finally {
       release();
     }

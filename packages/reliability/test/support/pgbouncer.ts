@@ -15,6 +15,10 @@ export interface PgBouncer {
   url: string;
   version: string;
   log(): string;
+  /** SIGSTOP: the pooler hangs with every connection open (a paused host, a dead path). */
+  freeze(): void;
+  /** SIGCONT. */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -84,7 +88,10 @@ export async function startPgBouncer(
     url: url.toString(),
     version: version ?? "",
     log,
+    freeze: () => child.kill("SIGSTOP"),
+    thaw: () => child.kill("SIGCONT"),
     async stop() {
+      child.kill("SIGCONT");
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
       rmSync(dir, { recursive: true, force: true });
