@@ -61,7 +61,7 @@ export const POSTGRES_DEFAULTS = {
   connectTimeoutMs: 2_000,
   poolTimeoutMs: 2_000,
   statementTimeoutMs: 5_000,
-  lockTimeoutMs: 2_000,
+  lockTimeoutMs: 4_000,
   answerTimeoutMs: 6_000,
 } as const satisfies Required<Omit<PostgresOptions, "warn">>;
 
