@@ -13,7 +13,8 @@
  *   path where TCP stays up). The connection is then destroyed, its queries fail, and the
  *   pool opens a new one on next use. postgres.js has no such deadline: it comes from the
  *   project's patch of the driver (patches/postgres@3.4.9.patch), which also makes a
- *   failure inside the driver end that connection instead of the process.
+ *   failure inside the driver, or a connection lost in the middle of a transaction, end that
+ *   request and that connection instead of the process.
  */
 import { PGlite } from "@electric-sql/pglite";
 import { E_TIMEOUT, Semaphore, withTimeout } from "async-mutex";
@@ -123,10 +124,10 @@ type Sql = postgres.Sql;
 
 /**
  * The client Drizzle (and the job system) sees: every query, transaction and reserved
- * connection first takes one of `slots` (the pool's size), waiting at most `timeoutMs`. The driver is thus never asked for more than it
- * has connections, so it neither queues queries where no deadline can reach them nor
- * pipelines them behind a slow one; a request that cannot get a connection fails with
- * nothing sent.
+ * connection first takes one of `slots` (the pool's size), waiting at most `timeoutMs`. The
+ * driver is thus never asked for more than it has connections, so it neither queues queries
+ * where no deadline can reach them nor pipelines them behind a slow one; a request that
+ * cannot get a connection fails with nothing sent.
  */
 function boundedPool(
   client: Sql,
