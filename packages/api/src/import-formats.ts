@@ -7,17 +7,12 @@
 
 import { createInterface } from "node:readline";
 import { pipeline, Readable } from "node:stream";
+import { UNDEFINED_DATA_KEY } from "@taskport/schema";
 import { parse as parseCsv } from "csv-parse";
 import streamArray from "stream-json/streamers/stream-array.js";
 
 export const IMPORT_FORMATS = ["json", "jsonl", "csv", "tsv", "txt"] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
-
-/**
- * The data key of a line of a text file (Label Studio's `$undefined$`): the import renames it
- * to the project's only data variable, or to `text`.
- */
-export const UNDEFINED_DATA_KEY = "$undefined$";
 
 /** A file the reader cannot parse: the client's fault, with what to fix. */
 export class ImportFormatError extends Error {

@@ -2,8 +2,8 @@
  * tRPC setup: the context carries its dependencies (db, headers) from the app; the formatter
  * adds field errors for BAD_REQUEST only and never lets an internal message or a stack out.
  */
+import { transformer } from "@taskport/schema";
 import { initTRPC, TRPCError } from "@trpc/server";
-import superjson from "superjson";
 import { z } from "zod";
 import { type Actor, type AuthOptions, type HeaderBag, resolveActor } from "./auth/actor";
 import type { Db } from "./db/client";
@@ -31,7 +31,7 @@ export type Context = ReturnType<typeof createTRPCContext>;
 export const INTERNAL_ERROR_MESSAGE = "Internal server error";
 
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   isDev: false,
   errorFormatter({ shape, error }) {
     const internal = error.code === "INTERNAL_SERVER_ERROR";

@@ -8,6 +8,7 @@
  * 5xx answers.
  */
 import type { AppRouter, RouterInputs, RouterOutputs } from "@taskport/api";
+import { transformer } from "@taskport/schema";
 import {
   createTRPCClient,
   httpBatchLink,
@@ -15,7 +16,6 @@ import {
   type TRPCClient,
   TRPCClientError,
 } from "@trpc/client";
-import superjson from "superjson";
 
 export type { AppRouter, RouterInputs, RouterOutputs };
 export { TRPCClientError };
@@ -76,7 +76,7 @@ export function createTaskportClient(options: TaskportClientOptions): TaskportCl
       }),
       httpBatchLink({
         url: trpcUrl(options.url),
-        transformer: superjson,
+        transformer,
         headers,
         // Large imports are sent a chunk per call: keep batches to a few calls.
         maxItems: 10,

@@ -7,3 +7,5 @@ export * from "./pagination";
 export * from "./project";
 export * from "./rest";
 export * from "./task";
+export * from "./task-rules";
+export * from "./wire";

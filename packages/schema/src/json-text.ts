@@ -1,8 +1,27 @@
 /**
- * Strings PostgreSQL's jsonb cannot store faithfully: U+0000 is refused outright, and a lone
- * UTF-16 surrogate has no UTF-8 form (it would be silently replaced). Found here, they become a
- * 400 naming the JSON path instead of a 500 from the database.
+ * What PostgreSQL's jsonb, and a sane server, can take: explicit limits on task JSON (depth,
+ * size, string length, finite numbers), so that a hostile or broken client gets a clear 400
+ * instead of exhausting the server or the database (PostgreSQL refuses very deep jsonb with a
+ * stack error), and the strings jsonb cannot store faithfully (U+0000 is refused outright; a
+ * lone UTF-16 surrogate has no UTF-8 form and would be silently replaced). Every walk here is
+ * iterative: no input, however deep, can overflow the stack.
  */
+
+/** Where a value sits in a JSON document: object keys and array indexes from its root. */
+export type JsonKey = (string | number)[];
+
+export const JSON_LIMITS = {
+  maxDepth: 100,
+  maxNodes: 100_000,
+  maxStringLength: 5_000_000,
+} as const;
+
+/** A refused JSON value: where it is, as data and as text (`data.list[0]`), and why. */
+export interface JsonProblem {
+  key: JsonKey;
+  path: string;
+  message: string;
+}
 
 function unstorableReason(text: string): string | null {
   for (let i = 0; i < text.length; i++) {
@@ -22,105 +41,104 @@ function unstorableReason(text: string): string | null {
   return null;
 }
 
-function pathPart(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+/** `data.text`, `data["a key"]`, `data.list[0]`: a key path as the messages spell it. */
+export function jsonPath(key: readonly (string | number)[]): string {
+  let path = "";
+  for (const [i, part] of key.entries()) {
+    if (i === 0) path = String(part);
+    else if (typeof part === "number") path += `[${part}]`;
+    else path += /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`;
+  }
+  return path;
 }
 
-/** Where a value sits in a JSON document: object keys and array indexes from its root. */
-export type JsonKey = (string | number)[];
+interface Frame {
+  value: unknown;
+  parent: Frame | null;
+  name: string | number;
+  depth: number;
+}
 
-/** The first string (value or key) under `value` that cannot be stored, as `{path, key, reason}`. */
-export function findUnstorableString(
-  value: unknown,
-  path: string,
-  key: JsonKey = [path],
-): { path: string; key: JsonKey; reason: string } | null {
-  if (typeof value === "string") {
-    const reason = unstorableReason(value);
-    return reason ? { path, key, reason } : null;
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findUnstorableString(value[i], `${path}[${i}]`, [...key, i]);
-      if (found) return found;
-    }
-    return null;
-  }
-  if (value !== null && typeof value === "object") {
-    for (const [name, child] of Object.entries(value)) {
-      const keyReason = unstorableReason(name);
-      if (keyReason)
-        return {
-          path: `${path}${pathPart(name)}`,
-          key: [...key, name],
-          reason: `has a key that ${keyReason}`,
-        };
-      const found = findUnstorableString(child, `${path}${pathPart(name)}`, [...key, name]);
-      if (found) return found;
-    }
-  }
-  return null;
+function keyOf(frame: Frame, child?: string | number): JsonKey {
+  const key: JsonKey = child === undefined ? [] : [child];
+  for (let f: Frame | null = frame; f; f = f.parent) key.push(f.name);
+  return key.reverse();
+}
+
+function problem(key: JsonKey, message: (at: string) => string): JsonProblem {
+  const path = jsonPath(key);
+  return { key, path, message: message(path) };
 }
 
 /**
- * Explicit limits on task JSON, so that a hostile or broken client gets a clear 400 instead of
- * exhausting the server or the database (PostgreSQL refuses very deep jsonb with a stack error).
+ * The first problem of `value` (named `root` in messages, e.g. `data`): a limit it exceeds or
+ * a number JSON cannot keep, else the first string (value or key) that cannot be stored, else
+ * null. Limits come first, as they bound the work.
  */
-export const JSON_LIMITS = {
-  maxDepth: 100,
-  maxNodes: 100_000,
-  maxStringLength: 5_000_000,
-} as const;
-
-/** The first place where `value` exceeds JSON_LIMITS, or holds a number JSON cannot keep. */
-export function findJsonLimitExceeded(
+export function checkJson(
   value: unknown,
-  path: string,
-): { path: string; message: string } | null {
+  root: string,
+  limits: { maxDepth: number; maxNodes: number; maxStringLength: number } = JSON_LIMITS,
+): JsonProblem | null {
+  const { maxDepth, maxNodes, maxStringLength } = limits;
   let nodes = 0;
-  const walk = (
-    v: unknown,
-    at: string,
-    depth: number,
-  ): { path: string; message: string } | null => {
+  let unstorable: JsonProblem | null = null;
+  const stack: Frame[] = [{ value, parent: null, name: root, depth: 0 }];
+  for (let frame = stack.pop(); frame; frame = stack.pop()) {
     nodes += 1;
-    if (nodes > JSON_LIMITS.maxNodes) {
-      return {
-        path,
-        message: `${path} has more than ${JSON_LIMITS.maxNodes} values and keys in all; split it up.`,
-      };
+    if (nodes > maxNodes) {
+      return problem(
+        [root],
+        () => `${root} has more than ${maxNodes} values and keys in all; split it up.`,
+      );
     }
-    if (typeof v === "number" && !Number.isFinite(v)) {
-      return { path: at, message: `The number at ${at} is out of range.` };
+    const v = frame.value;
+    if (typeof v === "number") {
+      if (!Number.isFinite(v))
+        return problem(keyOf(frame), (at) => `The number at ${at} is out of range.`);
+      continue;
     }
-    if (typeof v === "string" && v.length > JSON_LIMITS.maxStringLength) {
-      return {
-        path: at,
-        message: `The string at ${at} is longer than ${JSON_LIMITS.maxStringLength} characters.`,
-      };
+    if (typeof v === "string") {
+      if (v.length > maxStringLength) {
+        return problem(
+          keyOf(frame),
+          (at) => `The string at ${at} is longer than ${maxStringLength} characters.`,
+        );
+      }
+      const reason = unstorable ? null : unstorableReason(v);
+      if (reason) unstorable = problem(keyOf(frame), (at) => `The string at ${at} ${reason}.`);
+      continue;
     }
-    if (v === null || typeof v !== "object") return null;
-    if (depth >= JSON_LIMITS.maxDepth) {
-      return { path: at, message: `${at} is nested deeper than ${JSON_LIMITS.maxDepth} levels.` };
+    if (v === null || typeof v !== "object") continue;
+    if (frame.depth >= maxDepth) {
+      return problem(keyOf(frame), (at) => `${at} is nested deeper than ${maxDepth} levels.`);
     }
+    const depth = frame.depth + 1;
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const found = walk(v[i], `${at}[${i}]`, depth + 1);
-        if (found) return found;
-      }
-      return null;
+      for (let i = v.length - 1; i >= 0; i--)
+        stack.push({ value: v[i], parent: frame, name: i, depth });
+      continue;
     }
-    for (const [key, child] of Object.entries(v)) {
-      if (key.length > JSON_LIMITS.maxStringLength) {
-        return {
-          path: at,
-          message: `A key in ${at} is longer than ${JSON_LIMITS.maxStringLength} characters.`,
-        };
+    const entries = Object.entries(v);
+    for (const [name] of entries) {
+      if (name.length > maxStringLength) {
+        return problem(
+          keyOf(frame),
+          (at) => `A key in ${at} is longer than ${maxStringLength} characters.`,
+        );
       }
-      const found = walk(child, `${at}${pathPart(key)}`, depth + 1);
-      if (found) return found;
+      const reason = unstorable ? null : unstorableReason(name);
+      if (reason) {
+        unstorable = problem(
+          keyOf(frame, name),
+          (at) => `The string at ${at} has a key that ${reason}.`,
+        );
+      }
     }
-    return null;
-  };
-  return walk(value, path, 0);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [name, child] = entries[i] as [string, unknown];
+      stack.push({ value: child, parent: frame, name, depth });
+    }
+  }
+  return unstorable;
 }

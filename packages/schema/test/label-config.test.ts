@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  checkLabelConfig,
-  findJsonLimitExceeded,
-  findUnstorableString,
-  labelConfigVariables,
-  taskDataError,
-} from "../src/index";
+import { checkJson, checkLabelConfig, labelConfigVariables, taskDataError } from "../src/index";
 
 describe("labelConfigVariables", () => {
   it("lists $variables of object tags, nested ones dotted", () => {
@@ -91,32 +85,50 @@ describe("taskDataError", () => {
   });
 });
 
-describe("findUnstorableString", () => {
-  it("finds U+0000 and lone surrogates in values and keys, with the path", () => {
-    expect(findUnstorableString({ a: [{ b: "x\u0000" }] }, "data")).toMatchObject({
+describe("checkJson: strings jsonb cannot store", () => {
+  it("finds U+0000 and lone surrogates in values and keys, with the path and the key", () => {
+    expect(checkJson({ a: [{ b: "x\u0000" }] }, "data")).toMatchObject({
       path: "data.a[0].b",
+      key: ["data", "a", 0, "b"],
+      message: "The string at data.a[0].b contains U+0000 (NUL), which cannot be stored.",
     });
-    expect(findUnstorableString({ "a b": "\udc00" }, "data")).toMatchObject({
+    expect(checkJson({ "a b": "\udc00" }, "data")).toMatchObject({
       path: 'data["a b"]',
+      key: ["data", "a b"],
     });
-    expect(findUnstorableString({ ok: "😀 é" }, "data")).toBeNull();
+    expect(checkJson({ "k\u0000": 1 }, "meta")?.message).toBe(
+      'The string at meta["k\\u0000"] has a key that contains U+0000 (NUL), which cannot be stored.',
+    );
+    expect(checkJson({ ok: "😀 é" }, "data")).toBeNull();
   });
 });
 
-describe("findJsonLimitExceeded", () => {
+describe("checkJson: limits", () => {
   it("refuses deep nesting, too many values, huge strings and non-finite numbers", () => {
     let deep: unknown = "leaf";
     for (let i = 0; i < 150; i++) deep = [deep];
-    expect(findJsonLimitExceeded({ deep }, "data")?.message).toMatch(
-      /nested deeper than 100 levels/,
+    expect(checkJson({ deep }, "data")?.message).toMatch(/nested deeper than 100 levels/);
+    expect(checkJson({ many: Array.from({ length: 100_001 }, () => 1) }, "data")?.message).toMatch(
+      /more than 100000 values/,
     );
-    expect(
-      findJsonLimitExceeded({ many: Array.from({ length: 100_001 }, () => 1) }, "data")?.message,
-    ).toMatch(/more than 100000 values/);
-    expect(findJsonLimitExceeded({ s: "x".repeat(5_000_001) }, "data")?.path).toBe("data.s");
-    expect(findJsonLimitExceeded({ n: Number.POSITIVE_INFINITY }, "meta")?.message).toBe(
+    expect(checkJson({ s: "x".repeat(5_000_001) }, "data")?.path).toBe("data.s");
+    expect(checkJson({ n: Number.POSITIVE_INFINITY }, "meta")?.message).toBe(
       "The number at meta.n is out of range.",
     );
-    expect(findJsonLimitExceeded({ ok: [1, { a: "b" }] }, "data")).toBeNull();
+    expect(checkJson({ ok: [1, { a: "b" }] }, "data")).toBeNull();
+  });
+
+  it("reports a limit before an unstorable string found earlier", () => {
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 150; i++) deep = { a: deep };
+    expect(checkJson({ bad: "\u0000", deep }, "data")?.message).toMatch(/nested deeper/);
+  });
+
+  it("walks any depth without recursion", () => {
+    // Deeper than any call stack: a recursive walk would overflow here.
+    let deep: unknown = "\u0000";
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const limits = { maxDepth: Number.POSITIVE_INFINITY, maxNodes: 1e9, maxStringLength: 10 };
+    expect(checkJson(deep, "data", limits)?.key).toHaveLength(200_001);
   });
 });

@@ -121,7 +121,7 @@ function TaskCreator({
     }
     setErrors({});
     try {
-      // The body has passed TaskCreateInput above; the server checks it again.
+      // The body has passed the server's task rules above; the server checks it again.
       const task = await create.mutateAsync(body as Parameters<typeof create.mutateAsync>[0]);
       onCreated(task);
       setValues({});

@@ -1,14 +1,14 @@
 /**
  * The task creation form, as plain functions: which fields a project's label config asks for,
- * how their values become task data, the browser-side checks (the same Zod schema and
- * label-config rules the server runs, in the same order), and where each error, the browser's
- * or the server's, is shown.
+ * how their values become task data, the browser-side checks (the server's own task rules,
+ * from @taskport/schema), and where each error, the browser's or the server's, is shown: by
+ * the key each error carries, never by its text.
  */
 import {
   checkLabelConfig,
-  findUnstorableString,
+  checkTaskCreate,
   type ObjectTag,
-  TaskCreateInput,
+  stringifyJson,
   taskDataError,
 } from "@taskport/schema";
 
@@ -154,31 +154,17 @@ function errorKeyOf(key: readonly (string | number)[]): string {
 }
 
 /**
- * The browser's checks, in the server's order: the body's shape (TaskCreateInput), then the
- * label config's required keys and types, then strings jsonb cannot store. Empty when valid.
+ * The browser's checks: the server's task rules, in the server's order, so that what the
+ * browser accepts the server accepts. Empty when valid.
  */
-export function validateTaskBody(objectTags: readonly ObjectTag[], body: unknown): TaskErrors {
-  const parsed = TaskCreateInput.safeParse(body);
-  if (!parsed.success) {
-    const errors: TaskErrors = {};
-    for (const issue of parsed.error.issues) {
-      const key = issue.path.length ? String(issue.path[0]) : "form";
-      const where = issue.path.length > 1 ? ` (at ${issue.path.join(".")})` : "";
-      errors[key] ??= `${issue.message}${where}`;
-    }
-    return errors;
-  }
-  const { data, meta } = parsed.data;
-  const dataError = taskDataError(objectTags, data);
-  if (dataError) return { [`data.${dataError.key}`]: dataError.message };
-  for (const [field, value] of [
-    ["data", data],
-    ["meta", meta],
-  ] as const) {
-    const bad = findUnstorableString(value, field);
-    if (bad) return { [errorKeyOf(bad.key)]: `The string at ${bad.path} ${bad.reason}.` };
-  }
-  return {};
+export function validateTaskBody(
+  objectTags: readonly ObjectTag[],
+  body: Record<string, unknown>,
+): TaskErrors {
+  const checked = checkTaskCreate(objectTags, body);
+  if (checked.ok) return {};
+  const { key, detail, message } = checked.issue;
+  return { [errorKeyOf(key) || "form"]: detail ?? message };
 }
 
 /** A refused input as the server describes it: where (`key`, e.g. ["data", "text"]) and what. */
@@ -243,6 +229,6 @@ export function placeErrors(
 
 /** A one-line preview of task data for the table. */
 export function dataPreview(data: unknown, max = 80): string {
-  const text = JSON.stringify(data) ?? "";
+  const text = stringifyJson(data) ?? "";
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -3,7 +3,7 @@
  * both sides, so the `Date` fields of prefetched tasks and projects survive the trip.
  */
 import { defaultShouldDehydrateQuery, QueryClient } from "@tanstack/react-query";
-import superjson from "superjson";
+import { transformer } from "@taskport/schema";
 
 export function makeQueryClient(): QueryClient {
   return new QueryClient({
@@ -11,11 +11,11 @@ export function makeQueryClient(): QueryClient {
       // Prefetched data is fresh when it arrives: no refetch right after hydration.
       queries: { staleTime: 30_000 },
       dehydrate: {
-        serializeData: superjson.serialize,
+        serializeData: transformer.serialize,
         shouldDehydrateQuery: (query) =>
           defaultShouldDehydrateQuery(query) || query.state.status === "pending",
       },
-      hydrate: { deserializeData: superjson.deserialize },
+      hydrate: { deserializeData: transformer.deserialize },
     },
   });
 }

@@ -5,10 +5,10 @@ import { type QueryClient, QueryClientProvider } from "@tanstack/react-query";
  * cookie rides along) with superjson, and is typed by the server's AppRouter.
  */
 import type { AppRouter } from "@taskport/api";
+import { transformer } from "@taskport/schema";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { type ReactNode, useState } from "react";
-import superjson from "superjson";
 import { makeQueryClient } from "./query-client";
 
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
@@ -26,7 +26,7 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const queryClient = getQueryClient();
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: "/api/trpc", transformer: superjson })],
+      links: [httpBatchLink({ url: "/api/trpc", transformer })],
     }),
   );
   return (

@@ -105,9 +105,25 @@ describe("validateTaskBody (the server's rules, in the browser)", () => {
     });
   });
 
-  it("checks the shape with TaskCreateInput first", () => {
-    const errors = validateTaskBody(tags, { data: [], project: 1, overlap: 0 });
-    expect(Object.keys(errors).sort()).toEqual(["data", "overlap"]);
+  it("reports the server's first failure, in the server's order", () => {
+    expect(validateTaskBody(tags, { data: [], project: 1, overlap: 0 })).toEqual({
+      overlap: "Ensure this value is greater than or equal to 1.",
+    });
+    expect(validateTaskBody(tags, { data: [], project: 1 })).toEqual({
+      data: "Task[data] must be dict or list",
+    });
+    expect(validateTaskBody(tags, { data: { nope: 1 }, meta: "m", project: 1 })).toEqual({
+      "data.text": '"text" key is expected in task data',
+    });
+  });
+
+  it("applies the server's JSON limits", () => {
+    let deep: unknown = "x";
+    for (let i = 0; i < 3_000; i++) deep = { a: deep };
+    const errors = validateTaskBody(tags, { data: { text: "a", deep }, project: 1 });
+    const [key, message] = Object.entries(errors)[0] ?? [];
+    expect(key).toMatch(/^data\.deep(\.a)+$/);
+    expect(message).toMatch(/nested deeper than 100 levels/);
   });
 });
 

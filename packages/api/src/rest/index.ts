@@ -6,6 +6,7 @@
  */
 import formbody from "@fastify/formbody";
 import multipart from "@fastify/multipart";
+import { stringifyJson } from "@taskport/schema";
 import type { FastifyPluginAsync } from "fastify";
 import { notFound } from "../errors";
 import type { RestOptions } from "./auth";
@@ -42,8 +43,8 @@ export const restRoutes: FastifyPluginAsync<RestOptions> = async (app, options) 
   );
   app.setValidatorCompiler(zodValidatorCompiler);
   // Response schemas document the answers (handlers are typed by them); bodies are written
-  // as JSON as they are.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // as JSON as they are, at any depth a stored task has.
+  app.setSerializerCompiler(() => stringifyJson);
   // Label Studio reads JSON, forms and multipart; plain text is a 415 here, not a string body.
   app.removeContentTypeParser("text/plain");
   await app.register(formbody, { bodyLimit: maxBodyBytes });

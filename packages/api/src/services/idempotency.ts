@@ -10,9 +10,10 @@
  * creates), and a crash can never leave a create without its key or a key without its create.
  */
 import { createHash } from "node:crypto";
+import { transformer } from "@taskport/schema";
 import { TRPCError } from "@trpc/server";
 import { and, eq, sql } from "drizzle-orm";
-import superjson, { type SuperJSONResult } from "superjson";
+import type { SuperJSONResult } from "superjson";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
@@ -109,7 +110,7 @@ export async function withIdempotency<T>(
       .set({
         requestHash: await request.hash(),
         statusCode: CREATED,
-        response: superjson.serialize(response),
+        response: transformer.serialize(response),
       })
       .where(
         and(
@@ -137,7 +138,7 @@ export async function withIdempotency<T>(
   if (!row)
     throw new TRPCError({ code: "CONFLICT", message: "The idempotency key was released: retry." });
   if (row.requestHash !== (await request.hash())) throw keyMismatch();
-  return superjson.deserialize(row.response as SuperJSONResult) as T;
+  return transformer.deserialize<T>(row.response as SuperJSONResult);
 }
 
 /**

@@ -11,11 +11,11 @@
  * project.
  */
 import {
-  findUnstorableString,
+  checkImportItem,
+  type ImportedTask,
   type ImportResult,
   MAX_IMPORT_TASKS,
-  MAX_INT_ID,
-  taskDataError,
+  undefinedKeyOf,
 } from "@taskport/schema";
 import { and, asc, between, eq, inArray, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
@@ -23,12 +23,7 @@ import type { Db } from "../db/client";
 import { fileUploads, projects, tasks, users } from "../db/schema";
 import { transactionDb } from "../db/transaction";
 import { notFound, validationError } from "../errors";
-import {
-  couldBeTasksList,
-  type ImportFormat,
-  ImportFormatError,
-  UNDEFINED_DATA_KEY,
-} from "../import-formats";
+import { couldBeTasksList, type ImportFormat, ImportFormatError } from "../import-formats";
 import { type IdempotencyRequest, withIdempotency } from "./idempotency";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { objectTagsOf } from "./task";
@@ -40,9 +35,6 @@ export const DEFAULT_MAX_IMPORT_BYTES = 250 * 1024 * 1024;
 /** Tasks per INSERT; a batch is also cut at BATCH_BYTES of JSON so that memory stays bounded. */
 export const BATCH_TASKS = 5000;
 const BATCH_BYTES = 16 * 1024 * 1024;
-
-const DATA_SUFFIX = ' [assume: item["data"] = task root with values]';
-const FLAT_SUFFIX = " [assume: item as is = task root with values] ";
 
 export interface ImportFile {
   name: string;
@@ -67,142 +59,9 @@ export interface ImportParams {
   idempotency?: IdempotencyRequest;
 }
 
-type Json = Record<string, unknown>;
-
-interface PreparedAnnotation {
-  result: unknown[];
-  was_cancelled: boolean;
-  completed_by: number | null;
-  lead_time: number | null;
-}
-
-interface PreparedPrediction {
-  result: unknown[];
-  score: number | null;
-  model_version: string;
-}
-
-interface PreparedTask {
-  data: Json;
-  meta: Json;
-  annotations: PreparedAnnotation[];
-  predictions: PreparedPrediction[];
-}
-
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
 function preview(item: unknown): string {
   const text = JSON.stringify(item) ?? String(item);
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
-}
-
-/** A user id as Label Studio exports it: a number, or `{id: n, ...}`. */
-function userIdOf(raw: unknown): number | null | "invalid" {
-  if (raw === undefined || raw === null) return null;
-  const id = isObject(raw) ? raw.id : raw;
-  return typeof id === "number" && Number.isInteger(id) && id > 0 && id <= MAX_INT_ID
-    ? id
-    : "invalid";
-}
-
-function prepareAnnotation(raw: unknown, n: number): PreparedAnnotation | string {
-  if (!isObject(raw)) return `annotations[${n}] must be a dict`;
-  const result = raw.result ?? [];
-  if (!Array.isArray(result)) return `annotations[${n}].result must be a list`;
-  const cancelled = raw.was_cancelled ?? false;
-  if (typeof cancelled !== "boolean") return `annotations[${n}].was_cancelled must be a boolean`;
-  const completedBy = userIdOf(raw.completed_by);
-  if (completedBy === "invalid")
-    return `annotations[${n}].completed_by must be a user id (an integer)`;
-  const leadTime = raw.lead_time ?? null;
-  if (leadTime !== null && typeof leadTime !== "number")
-    return `annotations[${n}].lead_time must be a number`;
-  return { result, was_cancelled: cancelled, completed_by: completedBy, lead_time: leadTime };
-}
-
-function preparePrediction(raw: unknown, n: number): PreparedPrediction | string {
-  if (!isObject(raw)) return `predictions[${n}] must be a dict`;
-  const result = raw.result ?? [];
-  if (!Array.isArray(result)) return `predictions[${n}].result must be a list`;
-  const score = raw.score ?? null;
-  if (score !== null && (typeof score !== "number" || !Number.isFinite(score)))
-    return `predictions[${n}].score must be a number`;
-  const version = raw.model_version ?? "";
-  if (typeof version !== "string" && typeof version !== "number")
-    return `predictions[${n}].model_version must be a string`;
-  return { result, score, model_version: String(version) };
-}
-
-function prepareList<T>(
-  raw: unknown,
-  field: string,
-  prepare: (value: unknown, n: number) => T | string,
-): T[] | string {
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) return `${field} must be a list`;
-  const out: T[] = [];
-  for (let n = 0; n < raw.length; n++) {
-    const prepared = prepare(raw[n], n);
-    if (typeof prepared === "string") return prepared;
-    out.push(prepared);
-  }
-  return out;
-}
-
-/**
- * One item, checked as a single create checks its body (contract section 1, points 6 to 9),
- * plus its inline annotations and predictions. Returns the task or the message of its error.
- */
-function prepareItem(
-  item: unknown,
-  labelConfig: string,
-  undefinedKey: string,
-): PreparedTask | string {
-  if (!isObject(item)) return "Task[data] must be dict or list";
-  const structured = Object.hasOwn(item, "data");
-  const suffix = structured ? DATA_SUFFIX : FLAT_SUFFIX;
-  let data = structured ? item.data : item;
-  if (data === null) return "data: This field may not be null.";
-  if (!isObject(data)) return "Task[data] must be dict or list";
-  if (Object.hasOwn(data, UNDEFINED_DATA_KEY)) {
-    const { [UNDEFINED_DATA_KEY]: value, ...rest } = data;
-    data = { ...rest, [undefinedKey]: value };
-  }
-  const dataError = taskDataError(objectTagsOf(labelConfig), data as Json);
-  if (dataError) return dataError.message + suffix;
-  const meta = structured ? (item.meta ?? {}) : {};
-  if (!isObject(meta)) return "Task[meta] must be dict or list";
-  const annotations = structured
-    ? prepareList(item.annotations, "annotations", prepareAnnotation)
-    : [];
-  if (typeof annotations === "string") return annotations;
-  const predictions = structured
-    ? prepareList(item.predictions, "predictions", preparePrediction)
-    : [];
-  if (typeof predictions === "string") return predictions;
-  for (const [field, value] of [
-    ["data", data],
-    ["meta", meta],
-    ["annotations", annotations],
-    ["predictions", predictions],
-  ] as const) {
-    const bad = findUnstorableString(value, field);
-    if (bad) return `The string at ${bad.path} ${bad.reason}.`;
-  }
-  return { data: data as Json, meta, annotations, predictions };
-}
-
-/** The key a text line's `$undefined$` becomes: the config's only variable, else `text`. */
-function undefinedKeyOf(labelConfig: string): string {
-  const variables = new Set(
-    objectTagsOf(labelConfig)
-      .map((tag) => tag.variable?.split(".")[0])
-      .filter((v): v is string => Boolean(v)),
-  );
-  const [only] = variables;
-  return variables.size === 1 && only ? only : "text";
 }
 
 /**
@@ -216,7 +75,7 @@ async function writeBatch(
   actor: Actor,
   project: { id: number; overlap: number },
   fileUploadId: number | null,
-  batch: PreparedTask[],
+  batch: ImportedTask[],
   returnTaskIds: boolean,
 ): Promise<number[]> {
   const n = batch.length;
@@ -249,7 +108,7 @@ async function writeBatch(
   const annotationRows = [];
   const predictionRows = [];
   for (let i = 0; i < n; i++) {
-    const task = batch[i] as PreparedTask;
+    const task = batch[i] as ImportedTask;
     const innerId = first + i;
     let done = 0;
     let cancelled = 0;
@@ -337,7 +196,8 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
   if (!project) throw notFound(PROJECT_NOT_FOUND);
   const commit = params.commitToProject ?? true;
   const returnTaskIds = commit && (params.returnTaskIds ?? false);
-  const undefinedKey = undefinedKeyOf(project.labelConfig);
+  const objectTags = objectTagsOf(project.labelConfig);
+  const undefinedKey = undefinedKeyOf(objectTags);
   const target = { id: project.id, overlap: project.maximumAnnotations };
 
   const run = async (tx: Db | null): Promise<ImportResult> => {
@@ -372,7 +232,7 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
           fileUploadIds.push(upload.id);
         }
       }
-      let batch: PreparedTask[] = [];
+      let batch: ImportedTask[] = [];
       let batchBytes = 0;
       const flush = async () => {
         if (tx && batch.length > 0 && errors.length === 0) {
@@ -389,11 +249,12 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
               `An import holds at most ${MAX_IMPORT_TASKS.toLocaleString("en-US")} tasks: split this one into several requests.`,
             ]);
           }
-          const prepared = prepareItem(item, project.labelConfig, undefinedKey);
-          if (typeof prepared === "string") {
-            errors.push(`Error at item ${index}: ${prepared} :: ${preview(item)}`);
+          const checked = checkImportItem(objectTags, item, undefinedKey);
+          if (!checked.ok) {
+            errors.push(`Error at item ${index}: ${checked.issue.message} :: ${preview(item)}`);
             if (errors.length >= MAX_IMPORT_ERRORS) break;
           } else if (errors.length === 0) {
+            const prepared = checked.value;
             annotationCount += prepared.annotations.length;
             predictionCount += prepared.predictions.length;
             const keys = Object.keys(prepared.data);
@@ -452,7 +313,7 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
 }
 
 /** A quick over-estimate of a task's JSON size, to cut batches by bytes as well as count. */
-function estimateBytes(task: PreparedTask): number {
+function estimateBytes(task: ImportedTask): number {
   let bytes = 64;
   const walk = (value: unknown, depth: number): void => {
     if (typeof value === "string") bytes += value.length * 2 + 2;
@@ -460,7 +321,7 @@ function estimateBytes(task: PreparedTask): number {
     else if (depth > 32) bytes += 64;
     else if (Array.isArray(value)) for (const v of value) walk(v, depth + 1);
     else if (typeof value === "object")
-      for (const [k, v] of Object.entries(value as Json)) {
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         bytes += k.length + 4;
         walk(v, depth + 1);
       }

@@ -1,23 +1,22 @@
 /**
- * Tasks. `createTask` checks a raw body in Label Studio's order (the project is looked up
- * before the fields are validated) and with its messages, so the tRPC and REST surfaces answer
- * alike; see the contract, section 1.
+ * Tasks. `createTask` takes a body as sent and checks it in Label Studio's order (the project
+ * is looked up before the fields are validated) with the task rules of @taskport/schema, the
+ * same rules the import and the web form run; see the contract, section 1.
  */
 import {
   checkLabelConfig,
-  findJsonLimitExceeded,
-  findUnstorableString,
+  checkTaskCreate,
+  checkTaskUpdate,
   isJsonObject,
-  MAX_INT_ID,
   type ObjectTag,
+  readProjectRef,
   TASK_BODY_NOT_OBJECT,
   type Task,
+  type TaskIssue,
   type TaskList,
   type TaskListInput,
   type TaskUpdateInput,
-  taskDataError,
 } from "@taskport/schema";
-
 import { and, asc, desc, eq, getTableColumns, sql, sum } from "drizzle-orm";
 import type { z } from "zod";
 import type { Actor } from "../auth/actor";
@@ -31,7 +30,11 @@ import { insertTask } from "./task-writer";
 type TaskRow = typeof tasks.$inferSelect;
 
 export const TASK_NOT_FOUND = "No Task matches the given query.";
-const DATA_SUFFIX = ' [assume: item["data"] = task root with values]';
+
+/** A refused task, as BAD_REQUEST with its field and key. */
+export function taskIssueError(issue: TaskIssue) {
+  return issuesError([issue]);
+}
 
 export function toTask(row: TaskRow): Task {
   return {
@@ -56,13 +59,6 @@ export function toTask(row: TaskRow): Task {
   };
 }
 
-/** A primary key as Label Studio accepts one: a JSON integer or a string of digits. */
-function parseId(raw: unknown): number | null {
-  if (typeof raw === "number" && Number.isInteger(raw)) return raw;
-  if (typeof raw === "string" && /^-?\d+$/.test(raw.trim())) return Number(raw.trim());
-  return null;
-}
-
 // Parsing XML on every create would cost more than the insert: configs are few and immutable
 // as strings, so their object tags are kept by text.
 const objectTagsCache = new Map<string, ObjectTag[]>();
@@ -76,47 +72,6 @@ export function objectTagsOf(labelConfig: string): ObjectTag[] {
     objectTagsCache.set(labelConfig, tags);
   }
   return tags;
-}
-
-/** The data and meta rules shared by create and update (contract section 1, points 6 to 9). */
-function checkTaskContent(labelConfig: string, data: unknown, meta: unknown): void {
-  if (!isJsonObject(data)) throw validationError({}, ["Task[data] must be dict or list"]);
-  const dataError = taskDataError(objectTagsOf(labelConfig), data);
-  if (dataError) {
-    throw issuesError([
-      {
-        field: null,
-        message: dataError.message + DATA_SUFFIX,
-        detail: dataError.message,
-        key: ["data", ...dataError.key.split(".")],
-      },
-    ]);
-  }
-  if (meta !== undefined && !isJsonObject(meta))
-    throw validationError({}, ["Task[meta] must be dict or list"]);
-  for (const [field, value] of [
-    ["data", data],
-    ["meta", meta],
-  ] as const) {
-    const tooBig = findJsonLimitExceeded(value, field);
-    if (tooBig) throw validationError({ [field]: [tooBig.message] });
-    const bad = findUnstorableString(value, field);
-    if (bad) {
-      const message = `The string at ${bad.path} ${bad.reason}.`;
-      throw issuesError([{ field, message, key: bad.key }]);
-    }
-  }
-}
-
-function checkOverlap(overlap: unknown): number | undefined {
-  if (overlap === undefined || overlap === null) return undefined;
-  const value = parseId(overlap);
-  if (value === null) throw validationError({ overlap: ["A valid integer is required."] });
-  if (value < 1)
-    throw validationError({ overlap: ["Ensure this value is greater than or equal to 1."] });
-  if (value > 1000)
-    throw validationError({ overlap: ["Ensure this value is less than or equal to 1000."] });
-  return value;
 }
 
 /**
@@ -136,30 +91,23 @@ export function createTask(
 
 async function createTaskNow(db: Db, actor: Actor, body: unknown): Promise<Task> {
   if (!isJsonObject(body)) throw validationError({}, [TASK_BODY_NOT_OBJECT]);
-  const rawProject = body.project;
-  let project: Awaited<ReturnType<typeof findProject>>;
-  if (rawProject !== undefined && rawProject !== null && rawProject !== "") {
-    const id = parseId(rawProject);
-    if (id === null) throw notFound("Not found.");
-    if (id === 0) throw validationError({ project: ['Invalid pk "0" - object does not exist.'] });
-    project = id > 0 && id <= MAX_INT_ID ? await findProject(db, actor, id) : undefined;
-    if (!project) throw notFound(PROJECT_NOT_FOUND);
-  }
-  if (body.data === undefined) throw validationError({ data: ["This field is required."] });
-  if (body.data === null) throw validationError({ data: ["This field may not be null."] });
-  if (!project) throw validationError({ project: ["This field is required."] });
-  const overlap = checkOverlap(body.overlap) ?? project.maximumAnnotations;
-  const meta = body.meta ?? {};
-  checkTaskContent(project.labelConfig, body.data, meta);
-  const data = body.data as Record<string, unknown>;
-  const projectId = project.id;
+  const ref = readProjectRef(body.project);
+  if (ref.kind === "not-an-id") throw notFound("Not found.");
+  if (ref.kind === "no-such-id") throw notFound(PROJECT_NOT_FOUND);
+  if (ref.kind === "invalid") throw taskIssueError(ref.issue);
+  const project = ref.kind === "id" ? await findProject(db, actor, ref.id) : undefined;
+  if (ref.kind === "id" && !project) throw notFound(PROJECT_NOT_FOUND);
+  const checked = checkTaskCreate(project ? objectTagsOf(project.labelConfig) : null, body);
+  if (!checked.ok) throw taskIssueError(checked.issue);
+  if (!project) throw notFound(PROJECT_NOT_FOUND);
+  const { data, meta, overlap } = checked.value;
 
   // Written with concurrent creates into the same project in one transaction (task-writer.ts).
   const row = await insertTask(db, {
-    projectId,
+    projectId: project.id,
     data,
-    meta: meta as Record<string, unknown>,
-    overlap,
+    meta,
+    overlap: overlap ?? project.maximumAnnotations,
     createdBy: actor.userId,
   });
   return toTask(row);
@@ -215,13 +163,14 @@ export async function listTasks(
 export async function updateTask(db: Db, actor: Actor, input: TaskUpdateInput): Promise<Task> {
   const found = await findTask(db, actor, input.id);
   if (!found) throw notFound(TASK_NOT_FOUND);
-  const overlap = checkOverlap(input.overlap);
-  checkTaskContent(found.labelConfig, input.data ?? found.task.data, input.meta);
+  const checked = checkTaskUpdate(objectTagsOf(found.labelConfig), found.task, input);
+  if (!checked.ok) throw taskIssueError(checked.issue);
+  const { data, meta, overlap } = checked.value;
   const [row] = await db
     .update(tasks)
     .set({
-      data: input.data,
-      meta: input.meta,
+      data,
+      meta,
       overlap,
       isLabeled: overlap === undefined ? undefined : sql`${tasks.totalAnnotations} >= ${overlap}`,
       updatedBy: actor.userId,
