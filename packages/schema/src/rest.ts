@@ -75,9 +75,24 @@ export const Health = z.object({
 });
 export type Health = z.infer<typeof Health>;
 
-/** GET /api/version: Label Studio's shape (`release`), which SDK 1.x reads at start. */
+/** GET /api/version: Label Studio's version document (SDKs read `release`). */
+const ComponentVersion = z.looseObject({ version: z.string() });
 export const VersionInfo = z.object({
   release: z.string(),
+  "label-studio-os-package": z.object({
+    version: z.string(),
+    short_version: z.string(),
+    latest_version_from_pypi: z.string().nullable(),
+    latest_version_upload_time: z.string().nullable(),
+    current_version_is_outdated: z.boolean(),
+  }),
+  "label-studio-os-backend": ComponentVersion,
+  "label-studio-frontend": ComponentVersion,
+  dm2: ComponentVersion,
+  "label-studio-converter": ComponentVersion,
+  lsf: ComponentVersion,
+  backend: ComponentVersion,
+  edition: z.enum(["Community", "Enterprise"]),
   taskport: z.object({ version: z.string() }),
 });
 export type VersionInfo = z.infer<typeof VersionInfo>;

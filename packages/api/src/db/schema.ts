@@ -84,6 +84,39 @@ export const projects = pgTable(
     description: text().notNull().default(""),
     labelConfig: text().notNull().default("<View></View>"),
     maximumAnnotations: integer().notNull().default(1),
+    // Label Studio's project settings, with its defaults (see @taskport/schema's Project).
+    expertInstruction: text().default(""),
+    showInstruction: boolean().notNull().default(false),
+    showSkipButton: boolean().notNull().default(true),
+    enableEmptyAnnotation: boolean().notNull().default(true),
+    showAnnotationHistory: boolean().notNull().default(false),
+    color: text().notNull().default("#FFFFFF"),
+    isPublished: boolean().notNull().default(false),
+    modelVersion: text().default(""),
+    isDraft: boolean().notNull().default(false),
+    minAnnotationsToStartTraining: integer().notNull().default(0),
+    showCollabPredictions: boolean().notNull().default(true),
+    sampling: text()
+      .$type<"Sequential sampling" | "Uniform sampling" | "Uncertainty sampling">()
+      .notNull()
+      .default("Sequential sampling"),
+    showGroundTruthFirst: boolean().notNull().default(false),
+    annotatorEvaluationEnabled: boolean().notNull().default(true),
+    showOverlapFirst: boolean().notNull().default(false),
+    overlapCohortPercentage: integer().notNull().default(100),
+    taskDataLogin: text(),
+    taskDataPassword: text(),
+    controlWeights: jsonb()
+      .$type<Record<string, { overall: number; type: string; labels: Record<string, number> }>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    evaluatePredictionsAutomatically: boolean().notNull().default(false),
+    skipQueue: text()
+      .$type<"REQUEUE_FOR_ME" | "REQUEUE_FOR_OTHERS" | "IGNORE_SKIPPED">()
+      .notNull()
+      .default("REQUEUE_FOR_OTHERS"),
+    revealPreannotationsInteractively: boolean().notNull().default(false),
+    pinnedAt: timestamp({ withTimezone: true, mode: "date" }),
     // Tasks the project holds now, kept by every create, import and delete so that nothing
     // ever counts a whole project.
     taskNumber: integer().notNull().default(0),
@@ -95,6 +128,12 @@ export const projects = pgTable(
   },
   (t) => [
     index("projects_organization_id_idx").on(t.organizationId, t.id),
+    // The list's default order: pinned first, then newest.
+    index("projects_organization_pinned_idx").on(
+      t.organizationId,
+      t.pinnedAt.desc().nullsLast(),
+      t.createdAt.desc(),
+    ),
     index("projects_created_by_idx").on(t.createdBy),
   ],
 );

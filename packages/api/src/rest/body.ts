@@ -13,7 +13,42 @@ export interface FormFieldTypes {
   json?: readonly string[];
   /** Fields whose form value is an integer. */
   integer?: readonly string[];
+  /** Fields whose form value is a boolean, spelled as DRF's BooleanField reads one. */
+  boolean?: readonly string[];
 }
+
+const TRUE_VALUES = new Set([
+  "t",
+  "T",
+  "y",
+  "Y",
+  "yes",
+  "Yes",
+  "YES",
+  "true",
+  "True",
+  "TRUE",
+  "on",
+  "On",
+  "ON",
+  "1",
+]);
+const FALSE_VALUES = new Set([
+  "f",
+  "F",
+  "n",
+  "N",
+  "no",
+  "No",
+  "NO",
+  "false",
+  "False",
+  "FALSE",
+  "off",
+  "Off",
+  "OFF",
+  "0",
+]);
 
 function isFormBody(request: FastifyRequest): boolean {
   return (request.headers["content-type"] ?? "")
@@ -54,6 +89,8 @@ function typedFields(raw: Record<string, unknown>, types: FormFieldTypes): Recor
       }
     } else if (typeof value === "string" && types.integer?.includes(name)) {
       fields[name] = /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+    } else if (typeof value === "string" && types.boolean?.includes(name)) {
+      fields[name] = TRUE_VALUES.has(value) ? true : FALSE_VALUES.has(value) ? false : value;
     } else {
       fields[name] = value;
     }

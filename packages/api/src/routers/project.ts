@@ -1,14 +1,17 @@
 import {
   ProjectByIdInput,
+  ProjectConfigCheckInput,
   ProjectCreateInput,
   ProjectListInput,
   ProjectUpdateInput,
 } from "@taskport/schema";
 import type { TRPCRouterRecord } from "@trpc/server";
 import {
+  checkProjectConfig,
   createProject,
   deleteProject,
   getProject,
+  getProjectSummary,
   listProjects,
   updateProject,
 } from "../services/project";
@@ -33,4 +36,11 @@ export const projectRouter = {
     await deleteProject(ctx.db, ctx.actor, input.id);
     return { id: input.id };
   }),
+  /** A label config checked against the project's tasks and annotations. */
+  checkConfig: protectedProcedure
+    .input(ProjectConfigCheckInput)
+    .query(({ ctx, input }) => checkProjectConfig(ctx.db, ctx.actor, input)),
+  summary: protectedProcedure
+    .input(ProjectByIdInput)
+    .query(({ ctx, input }) => getProjectSummary(ctx.db, ctx.actor, input.id)),
 } satisfies TRPCRouterRecord;
