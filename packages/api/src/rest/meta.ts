@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { checkDatabase } from "../services/health";
+import { versionInfo } from "../services/version";
 import { API_VERSION } from "./errors";
 import { publicRoute } from "./route";
 import { described, HealthOut, VersionOut } from "./schemas";
@@ -50,7 +51,7 @@ export const metaRoutes = [
     tag: "Server",
     success: { status: 200, description: "The version.", schema: VersionOut },
     errors: [],
-    handler: async () => ({ release: API_VERSION, taskport: { version: API_VERSION } }),
+    handler: async () => versionInfo(API_VERSION),
   }),
   publicRoute({
     method: "GET",

@@ -1,5 +1,6 @@
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { whoAmI } from "../services/current-user";
 import { createUserInOrganization } from "../services/user";
 import { protectedProcedure } from "../trpc";
 
@@ -10,6 +11,8 @@ const UserCreateInput = z.object({
 });
 
 export const userRouter = {
+  /** The caller, as Label Studio's whoami answers. */
+  me: protectedProcedure.query(({ ctx }) => whoAmI(ctx.db, ctx.actor)),
   create: protectedProcedure
     .input(UserCreateInput)
     .mutation(({ ctx, input }) => createUserInOrganization(ctx.db, ctx.actor, input)),
