@@ -78,6 +78,8 @@ const objectEndpoints: Call[] = [
   ["PATCH", () => `/api/projects/${projectId}/`, () => ({ title: "Taken" })],
   ["DELETE", () => `/api/projects/${projectId}/`],
   ["POST", () => `/api/projects/${projectId}/import`, () => [{ a: 4 }]],
+  ["POST", () => `/api/projects/${projectId}/validate/`, () => ({ label_config: "<View></View>" })],
+  ["GET", () => `/api/projects/${projectId}/summary/`],
   ["DELETE", () => `/api/tokens/${ownerTokenId}/`],
 ];
 const endpoints: Call[] = [
@@ -86,6 +88,13 @@ const endpoints: Call[] = [
   ["POST", () => "/api/projects/", () => ({ title: "New" })],
   ["GET", () => "/api/tokens/"],
   ["POST", () => "/api/tokens/", () => ({ name: "new" })],
+  ["GET", () => "/api/current-user/whoami"],
+  ["GET", () => "/api/current-user/"],
+  ["GET", () => "/api/current-user/token"],
+  ["POST", () => "/api/current-user/reset-token/"],
+  ["GET", () => "/api/token/"],
+  ["POST", () => "/api/token/"],
+  ["POST", () => "/api/token/rotate/", () => ({ refresh: "x" })],
 ];
 
 async function send([method, path, body]: Call, headers: Record<string, string>) {

@@ -72,7 +72,7 @@ describe("project and task procedures", () => {
   it("lists, pages, updates and deletes", async () => {
     const { caller } = await createTenant(tdb.db);
     const project = await caller.project.create({
-      title: "P",
+      title: "Paging",
       label_config: '<View><Text name="t" value="$text"/></View>',
     });
     for (let i = 0; i < 5; i++)

@@ -18,6 +18,7 @@ import { projectRoutes } from "./projects";
 import { PLUMBING, type RestRoute, registerRoutes, zodValidatorCompiler } from "./route";
 import { taskRoutes } from "./tasks";
 import { tokenRoutes } from "./tokens";
+import { userRoutes } from "./users";
 
 export { authenticate, type RestOptions } from "./auth";
 export { restErrorBody, sendRestError, toRestError, validationErrorsOf } from "./errors";
@@ -28,6 +29,7 @@ export const ROUTES: readonly RestRoute[] = [
   ...importRoutes,
   ...projectRoutes,
   ...tokenRoutes,
+  ...userRoutes,
   ...metaRoutes,
 ];
 

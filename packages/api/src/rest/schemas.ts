@@ -64,13 +64,14 @@ export const ProjectUpdateBody = named("ProjectUpdate", ProjectUpdateInput.omit(
 export const TokenCreateBody = named("TokenCreate", TokenCreateInput);
 export const TokenRefreshBody = named("TokenRefresh", TokenRefreshInput);
 
-export type ErrorStatus = 400 | 401 | 404 | 405 | 413 | 415 | 422 | 503;
+export type ErrorStatus = 400 | 401 | 404 | 405 | 409 | 413 | 415 | 422 | 503;
 
 const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   400: "Validation error: validation_errors names each field's problems.",
   401: "Missing or invalid credentials.",
   404: "Not found, in your organization (or a page past the last).",
   405: "Method not allowed.",
+  409: "Conflict with what exists (a live token already).",
   413: "The body is larger than this server accepts.",
   415: "Unsupported content type.",
   422: "The idempotency key was already used with a different request.",
@@ -98,7 +99,7 @@ export function notFoundIssue(ctx: IssueContext, detail: string): void {
 }
 
 /** The last value of a repeated query parameter, as DRF reads it. */
-const queryValue = z
+export const queryValue = z
   .union([z.string(), z.array(z.string())])
   .transform((value) => (Array.isArray(value) ? value[value.length - 1] : value)?.trim());
 

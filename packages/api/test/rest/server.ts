@@ -107,15 +107,4 @@ export const TASK_KEYS = [
   "comment_authors",
 ];
 
-export const PROJECT_KEYS = [
-  "id",
-  "title",
-  "description",
-  "label_config",
-  "maximum_annotations",
-  "organization",
-  "created_by",
-  "created_at",
-  "updated_at",
-  "task_number",
-];
+export { PROJECT_FIELDS as PROJECT_KEYS } from "@taskport/schema";
