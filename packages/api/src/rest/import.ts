@@ -100,11 +100,12 @@ async function* bodyParts(
 
 const ImportItem = z.record(z.string(), z.unknown());
 
-export const importRoutes = [
+/** The import, at a path of its own. */
+const importRoute = (path: string, summary: string) =>
   route({
     method: "POST",
-    path: "/api/projects/{id}/import",
-    summary: "Import tasks: a JSON array or object, or files (.json, .jsonl, .csv, .tsv, .txt)",
+    path,
+    summary,
     tag: "Tasks",
     params: ProjectPath,
     query: z.object({
@@ -169,5 +170,15 @@ export const importRoutes = [
         throw error;
       }
     },
-  }),
+  });
+
+export const importRoutes = [
+  importRoute(
+    "/api/projects/{id}/import",
+    "Import tasks: a JSON array or object, or files (.json, .jsonl, .csv, .tsv, .txt)",
+  ),
+  importRoute(
+    "/api/projects/{id}/tasks/bulk/",
+    "Import tasks (Label Studio's older name of /import)",
+  ),
 ];

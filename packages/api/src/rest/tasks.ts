@@ -3,28 +3,12 @@
  * The service owns every rule; these entries only say what each endpoint reads and answers.
  */
 import { z } from "zod";
-import { PROJECT_NOT_FOUND } from "../services/project";
-import {
-  createTask,
-  deleteTask,
-  getTask,
-  listTasks,
-  TASK_NOT_FOUND,
-  updateTask,
-} from "../services/task";
+import { createTask, deleteTask, getTask, TASK_NOT_FOUND, updateTask } from "../services/task";
+import { listTaskPage } from "../services/task-list";
 import type { FormFieldTypes } from "./body";
 import { route } from "./route";
-import {
-  described,
-  IdempotencyHeaders,
-  pageParams,
-  pathId,
-  queryId,
-  TaskCreateBody,
-  TaskListOut,
-  TaskOut,
-  TaskUpdateBody,
-} from "./schemas";
+import { IdempotencyHeaders, pathId, TaskCreateBody, TaskOut, TaskUpdateBody } from "./schemas";
+import { TaskListQueryIn, TaskPageOut } from "./task-list";
 
 export const TASK_FORM_FIELDS: FormFieldTypes = {
   json: ["data", "meta"],
@@ -51,15 +35,16 @@ export const taskRoutes = [
   route({
     method: "GET",
     path: "/api/tasks/",
-    summary: "List a project's tasks",
+    summary: "List a project's tasks (Label Studio's Data Manager list)",
     tag: "Tasks",
-    query: z.object({
-      project: described(queryId(PROJECT_NOT_FOUND), "The project's id."),
-      ...pageParams,
-    }),
-    success: { status: 200, description: "A page of tasks, by inner_id.", schema: TaskListOut },
+    query: TaskListQueryIn,
+    success: {
+      status: 200,
+      description: "The totals, then a page of tasks (by id unless ordered).",
+      schema: TaskPageOut,
+    },
     errors: [400, 401, 404],
-    handler: ({ db, actor, query }) => listTasks(db, actor, { ...query, ordering: "inner_id" }),
+    handler: ({ db, actor, query }) => listTaskPage(db, actor, query),
   }),
   route({
     method: "GET",
