@@ -13,3 +13,8 @@ export function parseRouteId(segment: string): number | null {
   const id = Number(segment);
   return id <= 2_147_483_647 ? id : null;
 }
+
+/** A counter of a project; null when it was not computed. */
+export function formatCount(value: number | null): string {
+  return value === null ? "—" : value.toLocaleString("en-US");
+}
