@@ -9,5 +9,5 @@ export * from "./project";
 export * from "./rest";
 export * from "./task";
 export * from "./task-rules";
-export * from "./wire";
 export * from "./user";
+export * from "./wire";
