@@ -60,6 +60,15 @@ export default defineConfig({
               },
             },
             {
+              // The client's retries need a database that can go down: PostgreSQL behind a proxy.
+              extends: "packages/client/vitest.config.ts",
+              test: {
+                root: "packages/client",
+                name: "client (postgres)",
+                env: { TEST_DATABASE_URL: postgresUrl },
+              },
+            },
+            {
               extends: "packages/reliability/vitest.config.ts",
               test: { root: "packages/reliability", env: { TEST_DATABASE_URL: postgresUrl } },
             },

@@ -2,7 +2,8 @@
  * `pnpm bench`: Taskport's write path against the database's own limits, measured in one run
  * on this machine. Builds and starts the production server on a fresh PostgreSQL database,
  * seeds a tenant and projects, drives load from a separate process (autocannon), runs pgbench
- * and COPY for the same rows, and prints each figure beside its limit and the ratio.
+ * and COPY for the same rows, and prints each figure beside its limit and the ratio. Imports
+ * have their own benchmark (import.ts, `pnpm --filter @taskport/bench bench:import`).
  *
  *   pnpm bench [--quick] [--json] [--no-build]
  *
@@ -11,23 +12,15 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
-import {
-  createWriteStream,
-  mkdtempSync,
-  openAsBlob,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import {
-  createApiToken,
   createCaller,
+  createToken,
   createTRPCContext,
   createUserWithOrganization,
 } from "@taskport/api";
@@ -215,6 +208,322 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
+type Cleanups = (() => Promise<void>)[];
+
+interface Seeded {
+  userId: number;
+  token: string;
+  /** The project every one-project measure writes to. */
+  one: number;
+  copyProject: number;
+  spread: number[];
+}
+
+/** A tenant with an API key and its projects, on a fresh migrated database. */
+async function seed(dbUrl: string, dbName: string, cleanups: Cleanups): Promise<Seeded> {
+  log(`database ${dbName}; ${quick ? "quick" : "full"} run, ${SECONDS} s per measure`);
+  await migratePostgres(dbUrl);
+  const db = createPostgresDb(dbUrl, { max: 4 });
+  cleanups.push(() => db.$close());
+  const user = await createUserWithOrganization(db, {
+    email: `bench-${dbName}@example.com`,
+    password: "bench-password",
+  });
+  const actor = { userId: user.id, organizationId: user.organizationId };
+  const { token } = await createToken(db, actor, { name: "bench", kind: "key" }, undefined);
+  const caller = createCaller(createTRPCContext({ db, headers: {}, actor }));
+  const projectIds: number[] = [];
+  for (let i = 0; i < PROJECTS + 2; i++) {
+    const p = await caller.project.create({ title: `Bench ${i}`, label_config: LABEL_CONFIG });
+    projectIds.push(p.id);
+  }
+  const [one, copyProject, ...spread] = projectIds as [number, number, ...number[]];
+  return { userId: user.id, token, one, copyProject, spread };
+}
+
+interface Ceilings {
+  http: LoadResult;
+  trpc: LoadResult;
+  top: number;
+}
+
+/** What the request paths cost without a database: bare node:http and the tRPC stack. */
+async function measureCeilings({ one, token }: Seeded, cleanups: Cleanups): Promise<Ceilings> {
+  // Ceilings of the request paths, without a database.
+  const http = await startPortServer("ceiling-http.ts");
+  cleanups.push(async () => void http.child.kill());
+  const trpc = await startPortServer("ceiling-trpc.ts");
+  cleanups.push(async () => void trpc.child.kill());
+  const top = CONNECTIONS[CONNECTIONS.length - 1] ?? 64;
+  log(`ceilings at ${top} connections...`);
+  const httpCeiling = await load({
+    url: `http://127.0.0.1:${http.port}`,
+    path: "/api/tasks/",
+    connections: top,
+    seconds: SECONDS,
+    shape: "rest",
+    projects: [one],
+  });
+  const trpcCeiling = await load({
+    url: `http://127.0.0.1:${trpc.port}`,
+    path: "/api/trpc/task.create",
+    connections: top,
+    seconds: SECONDS,
+    shape: "trpc",
+    projects: [one],
+    token,
+  });
+  http.child.kill();
+  trpc.child.kill();
+  rows.push({
+    group: "ceilings",
+    measure: `bare node:http, fixed 201 (${top} conn)`,
+    value: httpCeiling.rps,
+    unit: "req/s",
+    p50: httpCeiling.p50,
+    p99: httpCeiling.p99,
+  });
+  rows.push({
+    group: "ceilings",
+    measure: `tRPC stack, fixed result (${top} conn)`,
+    value: trpcCeiling.rps,
+    unit: "req/s",
+    p50: trpcCeiling.p50,
+    p99: trpcCeiling.p99,
+  });
+  return { http: httpCeiling, trpc: trpcCeiling, top };
+}
+
+/** The database's own limits for the same writes (pgbench), by measure and clients. */
+async function measureDatabase(
+  dbUrl: string,
+  { userId, one, spread }: Seeded,
+  dbAdmin: postgres.Sql,
+): Promise<Record<string, number>> {
+  // The database's own limits, same machine, same run.
+  await dbAdmin.unsafe(
+    `create table bench_plain (id bigint generated always as identity primary key, data jsonb not null, created_at timestamptz not null default now())`,
+  );
+  const plainScript = `INSERT INTO bench_plain (data) VALUES ('{"text": "pgbench"}');\n`;
+  const counterScript = (p: string) => `${p}
+BEGIN;
+UPDATE projects SET last_inner_id = last_inner_id + 1, task_number = task_number + 1 WHERE id = :p RETURNING last_inner_id AS inner \\gset
+INSERT INTO tasks (project_id, inner_id, data, meta, overlap, created_by) VALUES (:p, :inner, '{"text": "pgbench"}', '{}', 1, ${userId});
+COMMIT;
+`;
+  const spreadFirst = spread[0] ?? one;
+  const spreadLast = spread[spread.length - 1] ?? one;
+  const limits: Record<string, number> = {};
+  for (const c of CONNECTIONS) {
+    log(`pgbench at ${c} clients...`);
+    limits[`plain${c}`] = pgbench(dbUrl, plainScript, c);
+    limits[`counter1_${c}`] = pgbench(dbUrl, counterScript(`\\set p ${one}`), c);
+    limits[`counter100_${c}`] = pgbench(
+      dbUrl,
+      counterScript(`\\set p random(${spreadFirst}, ${spreadLast})`),
+      c,
+    );
+    rows.push({
+      group: "database",
+      measure: `pgbench plain single-row insert (${c} clients)`,
+      value: limits[`plain${c}`] ?? 0,
+      unit: "tx/s",
+    });
+    rows.push({
+      group: "database",
+      measure: `pgbench task + inner_id counter, one project (${c})`,
+      value: limits[`counter1_${c}`] ?? 0,
+      unit: "tx/s",
+    });
+    rows.push({
+      group: "database",
+      measure: `pgbench task + inner_id counter, 100 projects (${c})`,
+      value: limits[`counter100_${c}`] ?? 0,
+      unit: "tx/s",
+    });
+  }
+  return limits;
+}
+
+/** PostgreSQL's COPY of the same rows: the fastest any import could write them. */
+async function measureCopy({ userId, copyProject }: Seeded, dbAdmin: postgres.Sql) {
+  // COPY of the same rows.
+  log(`COPY of ${COPY_ROWS} rows...`);
+  const copyStart = performance.now();
+  const writable =
+    await dbAdmin`copy tasks (project_id, inner_id, data, meta, overlap, created_by) from stdin`.writable();
+  await pipeline(
+    Readable.from(
+      (function* () {
+        for (let i = 1; i <= COPY_ROWS; i++)
+          yield `${copyProject}\t${i}\t{"text": "copy ${i}"}\t{}\t1\t${userId}\n`;
+      })(),
+    ),
+    writable,
+  );
+  const copyRate = COPY_ROWS / ((performance.now() - copyStart) / 1000);
+  await dbAdmin`update projects set last_inner_id = ${COPY_ROWS}, task_number = ${COPY_ROWS} where id = ${copyProject}`;
+  rows.push({
+    group: "database",
+    measure: `COPY ${COPY_ROWS} task rows`,
+    value: copyRate,
+    unit: "rows/s",
+  });
+}
+
+type Server = Awaited<ReturnType<typeof startTaskport>>;
+
+/** Creates over REST and tRPC, into one project and into 100, at each connection count. */
+async function measureCreates(
+  server: Server,
+  { token, one, spread }: Seeded,
+  { http: httpCeiling, trpc: trpcCeiling, top }: Ceilings,
+  limits: Record<string, number>,
+): Promise<void> {
+  const restProbe = await fetch(`${server.url}/api/tasks/`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Token ${token}` },
+    body: JSON.stringify({ data: { text: "probe" }, project: one }),
+  });
+  const hasRest = restProbe.status === 201;
+  if (!hasRest) log(`POST /api/tasks/ answered ${restProbe.status}: REST figures skipped`);
+  let peakRss = server.rssMb();
+  for (const shape of hasRest ? (["rest", "trpc"] as const) : (["trpc"] as const)) {
+    const path = shape === "rest" ? "/api/tasks/" : "/api/trpc/task.create";
+    for (const c of CONNECTIONS) {
+      for (const [where, projects] of [
+        ["one project", [one]],
+        ["100 projects", spread],
+      ] as const) {
+        log(`${shape} creates, ${c} connections, ${where}...`);
+        const r = await load({
+          url: server.url,
+          path,
+          connections: c,
+          seconds: SECONDS,
+          shape,
+          projects: [...projects],
+          token,
+        });
+        peakRss = Math.max(peakRss, server.rssMb());
+        const dbLimit =
+          where === "one project" ? limits[`counter1_${c}`] : limits[`counter100_${c}`];
+        const ceiling = shape === "rest" ? httpCeiling.rps : trpcCeiling.rps;
+        const lesser = Math.min(ceiling, limits[`plain${c}`] ?? ceiling);
+        rows.push({
+          group: `taskport ${shape}`,
+          measure: `${shape === "rest" ? "POST /api/tasks/" : "tRPC task.create"}, ${where} (${c} conn)`,
+          value: r.rps,
+          unit: "req/s",
+          p50: r.p50,
+          p99: r.p99,
+          errors: r.errors + r.non2xx,
+          limit:
+            c === top && where === "one project"
+              ? { name: "lesser of ceiling and plain insert", value: lesser }
+              : { name: "pgbench counter tx", value: dbLimit ?? 0 },
+        });
+      }
+    }
+  }
+  rows.push({
+    group: "taskport",
+    measure: "server peak RSS during the create runs",
+    value: peakRss,
+    unit: "MB",
+  });
+}
+
+/** The typed client: the same creates, one HTTP request each or batched by httpBatchLink. */
+async function measureTypedClient(
+  server: Server,
+  { token, one }: Seeded,
+  trpcCeiling: LoadResult,
+): Promise<void> {
+  for (const batched of [false, true]) {
+    log(
+      `tRPC client, 16 workers x 50 creates at a time, ${batched ? "httpBatchLink" : "httpLink"}...`,
+    );
+    const child = nodeTsx(
+      join(here, "batch.ts"),
+      [
+        JSON.stringify({
+          url: server.url,
+          token,
+          project: one,
+          workers: 16,
+          batch: 50,
+          seconds: SECONDS,
+          batched,
+        }),
+      ],
+      { cwd: here },
+    );
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+    });
+    await new Promise((resolve) => child.once("exit", resolve));
+    const r = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { rps: number; failed: number };
+    rows.push({
+      group: "taskport trpc",
+      measure: `typed client, ${batched ? "httpBatchLink (50 per request)" : "httpLink (1 per request)"}, one project`,
+      value: r.rps,
+      unit: "tasks/s",
+      errors: r.failed,
+      limit: { name: "tRPC ceiling", value: trpcCeiling.rps },
+    });
+  }
+}
+
+/** The embedded database, for scale: tRPC creates on PGlite. */
+async function measurePglite(cleanups: Cleanups): Promise<void> {
+  log("starting Taskport on PGlite...");
+  const dataDir = mkdtempSync(join(tmpdir(), "taskport-bench-pglite-"));
+  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const liteToken = `bench_${randomBytes(12).toString("hex")}`;
+  const lite = await startTaskport({
+    DATABASE_URL: "",
+    PGLITE_DIR: join(dataDir, "pglite"),
+    TASKPORT_ADMIN_EMAIL: "bench@example.com",
+    TASKPORT_ADMIN_PASSWORD: "bench-password",
+    TASKPORT_ADMIN_TOKEN: liteToken,
+  });
+  cleanups.push(() => lite.stop());
+  const created = await fetch(`${lite.url}/api/trpc/project.create`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Token ${liteToken}` },
+    body: JSON.stringify({ json: { title: "Bench", label_config: LABEL_CONFIG } }),
+  });
+  const liteProject = ((await created.json()) as { result: { data: { json: { id: number } } } })
+    .result.data.json.id;
+  const liteRuns: number[] = [];
+  let liteLast: LoadResult | undefined;
+  for (let i = 0; i < (quick ? 1 : 3); i++) {
+    liteLast = await load({
+      url: lite.url,
+      path: "/api/trpc/task.create",
+      connections: 16,
+      seconds: SECONDS,
+      shape: "trpc",
+      projects: [liteProject],
+      token: liteToken,
+    });
+    liteRuns.push(liteLast.rps);
+  }
+  rows.push({
+    group: "pglite",
+    measure: "tRPC task.create on PGlite, one project (16 conn, median)",
+    value: median(liteRuns),
+    unit: "req/s",
+    p50: liteLast?.p50,
+    p99: liteLast?.p99,
+    errors: (liteLast?.errors ?? 0) + (liteLast?.non2xx ?? 0),
+  });
+  await lite.stop();
+  await lite.stop();
+}
+
 async function main() {
   const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
   const dbName = `taskport_bench_${randomBytes(4).toString("hex")}`;
@@ -223,404 +532,35 @@ async function main() {
   const dbUrlObj = new URL(adminUrl);
   dbUrlObj.pathname = `/${dbName}`;
   const dbUrl = dbUrlObj.toString();
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups: Cleanups = [];
   try {
-    log(`database ${dbName}; ${quick ? "quick" : "full"} run, ${SECONDS} s per measure`);
-    await migratePostgres(dbUrl);
-    const db = createPostgresDb(dbUrl, { max: 4 });
-    cleanups.push(() => db.$close());
-    const user = await createUserWithOrganization(db, {
-      email: `bench-${dbName}@example.com`,
-      password: "bench-password",
-    });
-    const actor = { userId: user.id, organizationId: user.organizationId };
-    const { token } = await createApiToken(db, actor, "bench");
-    const caller = createCaller(createTRPCContext({ db, headers: {}, actor }));
-    const projectIds: number[] = [];
-    for (let i = 0; i < PROJECTS + 2; i++) {
-      const p = await caller.project.create({ title: `Bench ${i}`, label_config: LABEL_CONFIG });
-      projectIds.push(p.id);
-    }
-    const [one, copyProject, ...spread] = projectIds as [number, number, ...number[]];
-
+    const seeded = await seed(dbUrl, dbName, cleanups);
     if (!args.has("--no-build")) {
       log("building the production server (pnpm build)...");
       execFileSync("pnpm", ["build"], { cwd: root, stdio: asJson ? "ignore" : ["ignore", 2, 2] });
     }
-
-    // Ceilings of the request paths, without a database.
-    const http = await startPortServer("ceiling-http.ts");
-    cleanups.push(async () => void http.child.kill());
-    const trpc = await startPortServer("ceiling-trpc.ts");
-    cleanups.push(async () => void trpc.child.kill());
-    const top = CONNECTIONS[CONNECTIONS.length - 1] ?? 64;
-    log(`ceilings at ${top} connections...`);
-    const httpCeiling = await load({
-      url: `http://127.0.0.1:${http.port}`,
-      path: "/api/tasks/",
-      connections: top,
-      seconds: SECONDS,
-      shape: "rest",
-      projects: [one],
-    });
-    const trpcCeiling = await load({
-      url: `http://127.0.0.1:${trpc.port}`,
-      path: "/api/trpc/task.create",
-      connections: top,
-      seconds: SECONDS,
-      shape: "trpc",
-      projects: [one],
-      token,
-    });
-    http.child.kill();
-    trpc.child.kill();
-    rows.push({
-      group: "ceilings",
-      measure: `bare node:http, fixed 201 (${top} conn)`,
-      value: httpCeiling.rps,
-      unit: "req/s",
-      p50: httpCeiling.p50,
-      p99: httpCeiling.p99,
-    });
-    rows.push({
-      group: "ceilings",
-      measure: `tRPC stack, fixed result (${top} conn)`,
-      value: trpcCeiling.rps,
-      unit: "req/s",
-      p50: trpcCeiling.p50,
-      p99: trpcCeiling.p99,
-    });
-
-    // The database's own limits, same machine, same run.
+    const ceilings = await measureCeilings(seeded, cleanups);
     const dbAdmin = postgres(dbUrl, { max: 1, onnotice: () => {} });
     cleanups.push(() => dbAdmin.end({ timeout: 5 }));
-    await dbAdmin.unsafe(
-      `create table bench_plain (id bigint generated always as identity primary key, data jsonb not null, created_at timestamptz not null default now())`,
-    );
-    const plainScript = `INSERT INTO bench_plain (data) VALUES ('{"text": "pgbench"}');\n`;
-    const counterScript = (p: string) => `${p}
-BEGIN;
-UPDATE projects SET last_inner_id = last_inner_id + 1, task_number = task_number + 1 WHERE id = :p RETURNING last_inner_id AS inner \\gset
-INSERT INTO tasks (project_id, inner_id, data, meta, overlap, created_by) VALUES (:p, :inner, '{"text": "pgbench"}', '{}', 1, ${user.id});
-COMMIT;
-`;
-    const spreadFirst = spread[0] ?? one;
-    const spreadLast = spread[spread.length - 1] ?? one;
-    const limits: Record<string, number> = {};
-    for (const c of CONNECTIONS) {
-      log(`pgbench at ${c} clients...`);
-      limits[`plain${c}`] = pgbench(dbUrl, plainScript, c);
-      limits[`counter1_${c}`] = pgbench(dbUrl, counterScript(`\\set p ${one}`), c);
-      limits[`counter100_${c}`] = pgbench(
-        dbUrl,
-        counterScript(`\\set p random(${spreadFirst}, ${spreadLast})`),
-        c,
-      );
-      rows.push({
-        group: "database",
-        measure: `pgbench plain single-row insert (${c} clients)`,
-        value: limits[`plain${c}`] ?? 0,
-        unit: "tx/s",
-      });
-      rows.push({
-        group: "database",
-        measure: `pgbench task + inner_id counter, one project (${c})`,
-        value: limits[`counter1_${c}`] ?? 0,
-        unit: "tx/s",
-      });
-      rows.push({
-        group: "database",
-        measure: `pgbench task + inner_id counter, 100 projects (${c})`,
-        value: limits[`counter100_${c}`] ?? 0,
-        unit: "tx/s",
-      });
-    }
-
-    // COPY of the same rows.
-    log(`COPY of ${COPY_ROWS} rows...`);
-    const copyStart = performance.now();
-    const writable =
-      await dbAdmin`copy tasks (project_id, inner_id, data, meta, overlap, created_by) from stdin`.writable();
-    await pipeline(
-      Readable.from(
-        (function* () {
-          for (let i = 1; i <= COPY_ROWS; i++)
-            yield `${copyProject}\t${i}\t{"text": "copy ${i}"}\t{}\t1\t${user.id}\n`;
-        })(),
-      ),
-      writable,
-    );
-    const copyRate = COPY_ROWS / ((performance.now() - copyStart) / 1000);
-    await dbAdmin`update projects set last_inner_id = ${COPY_ROWS}, task_number = ${COPY_ROWS} where id = ${copyProject}`;
-    rows.push({
-      group: "database",
-      measure: `COPY ${COPY_ROWS} task rows`,
-      value: copyRate,
-      unit: "rows/s",
-    });
-
-    // Taskport itself.
+    const limits = await measureDatabase(dbUrl, seeded, dbAdmin);
+    await measureCopy(seeded, dbAdmin);
     log("starting Taskport on PostgreSQL...");
     const server = await startTaskport({ DATABASE_URL: dbUrl });
     cleanups.push(() => server.stop());
-    const restProbe = await fetch(`${server.url}/api/tasks/`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Token ${token}` },
-      body: JSON.stringify({ data: { text: "probe" }, project: one }),
-    });
-    const hasRest = restProbe.status === 201;
-    if (!hasRest) log(`POST /api/tasks/ answered ${restProbe.status}: REST figures skipped`);
-    let peakRss = server.rssMb();
-    for (const shape of hasRest ? (["rest", "trpc"] as const) : (["trpc"] as const)) {
-      const path = shape === "rest" ? "/api/tasks/" : "/api/trpc/task.create";
-      for (const c of CONNECTIONS) {
-        for (const [where, projects] of [
-          ["one project", [one]],
-          ["100 projects", spread],
-        ] as const) {
-          log(`${shape} creates, ${c} connections, ${where}...`);
-          const r = await load({
-            url: server.url,
-            path,
-            connections: c,
-            seconds: SECONDS,
-            shape,
-            projects: [...projects],
-            token,
-          });
-          peakRss = Math.max(peakRss, server.rssMb());
-          const dbLimit =
-            where === "one project" ? limits[`counter1_${c}`] : limits[`counter100_${c}`];
-          const ceiling = shape === "rest" ? httpCeiling.rps : trpcCeiling.rps;
-          const lesser = Math.min(ceiling, limits[`plain${c}`] ?? ceiling);
-          rows.push({
-            group: `taskport ${shape}`,
-            measure: `${shape === "rest" ? "POST /api/tasks/" : "tRPC task.create"}, ${where} (${c} conn)`,
-            value: r.rps,
-            unit: "req/s",
-            p50: r.p50,
-            p99: r.p99,
-            errors: r.errors + r.non2xx,
-            limit:
-              c === top && where === "one project"
-                ? { name: "lesser of ceiling and plain insert", value: lesser }
-                : { name: "pgbench counter tx", value: dbLimit ?? 0 },
-          });
-        }
-      }
-    }
-    rows.push({
-      group: "taskport",
-      measure: "server peak RSS during the create runs",
-      value: peakRss,
-      unit: "MB",
-    });
-
-    // The typed client: the same creates, one HTTP request each or batched by httpBatchLink.
-    for (const batched of [false, true]) {
-      log(
-        `tRPC client, 16 workers x 50 creates at a time, ${batched ? "httpBatchLink" : "httpLink"}...`,
-      );
-      const child = nodeTsx(
-        join(here, "batch.ts"),
-        [
-          JSON.stringify({
-            url: server.url,
-            token,
-            project: one,
-            workers: 16,
-            batch: 50,
-            seconds: SECONDS,
-            batched,
-          }),
-        ],
-        { cwd: here },
-      );
-      let out = "";
-      child.stdout?.on("data", (d) => {
-        out += d;
-      });
-      await new Promise((resolve) => child.once("exit", resolve));
-      const r = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { rps: number; failed: number };
-      rows.push({
-        group: "taskport trpc",
-        measure: `typed client, ${batched ? "httpBatchLink (50 per request)" : "httpLink (1 per request)"}, one project`,
-        value: r.rps,
-        unit: "tasks/s",
-        errors: r.failed,
-        limit: { name: "tRPC ceiling", value: trpcCeiling.rps },
-      });
-    }
-
-    // Bulk import: the same rows as COPY, through the REST API (one JSON request) and through
-    // the CLI (JSONL in chunks with idempotency keys), each into a fresh project.
-    const importProject = async (title: string) =>
-      (await caller.project.create({ title, label_config: LABEL_CONFIG })).id;
-    const work = mkdtempSync(join(tmpdir(), "taskport-bench-import-"));
-    cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
-    const items = (n: number, tag: string) =>
-      Array.from({ length: n }, (_, i) => JSON.stringify({ data: { text: `${tag} ${i}`, n: i } }));
-    const sampleRss = () => {
-      let peak = server.rssMb();
-      const timer = setInterval(() => {
-        peak = Math.max(peak, server.rssMb());
-      }, 50);
-      return () => {
-        clearInterval(timer);
-        return peak;
-      };
-    };
-
-    log(`import of ${COPY_ROWS} tasks through POST /api/projects/{id}/import...`);
-    const restBody = `[${items(COPY_ROWS, "rest").join(",")}]`;
-    const restProject = await importProject("Import REST");
-    let stopSampling = sampleRss();
-    let started = performance.now();
-    const restImport = await fetch(`${server.url}/api/projects/${restProject}/import`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Token ${token}` },
-      body: restBody,
-    });
-    const restSeconds = (performance.now() - started) / 1000;
-    const restPeak = stopSampling();
-    if (restImport.status !== 201) {
-      throw new Error(`REST import answered ${restImport.status}: ${await restImport.text()}`);
-    }
-    rows.push({
-      group: "import",
-      measure: `REST import, ${COPY_ROWS} tasks in one JSON request`,
-      value: COPY_ROWS / restSeconds,
-      unit: "tasks/s",
-      limit: { name: "COPY", value: copyRate },
-    });
-    rows.push({
-      group: "import",
-      measure: "server peak RSS during that import",
-      value: restPeak,
-      unit: "MB",
-    });
-
-    log(`import of ${COPY_ROWS} tasks with the taskport CLI (JSONL)...`);
-    const jsonl = join(work, "tasks.jsonl");
-    writeFileSync(jsonl, `${items(COPY_ROWS, "cli").join("\n")}\n`);
-    const cliProject = await importProject("Import CLI");
-    started = performance.now();
-    execFileSync(
-      process.execPath,
-      [
-        join(root, "apps", "cli", "bin", "taskport.mjs"),
-        "import",
-        jsonl,
-        "--project",
-        String(cliProject),
-        "--url",
-        server.url,
-        "--token",
-        token,
-        "--no-progress",
-      ],
-      { stdio: "ignore" },
-    );
-    const cliSeconds = (performance.now() - started) / 1000;
-    rows.push({
-      group: "import",
-      measure: `taskport import (CLI), ${COPY_ROWS} tasks from JSONL`,
-      value: COPY_ROWS / cliSeconds,
-      unit: "tasks/s",
-      limit: { name: "COPY", value: copyRate },
-    });
-
-    if (!quick) {
-      const big = 1_000_000;
-      log(`import of ${big} tasks as one uploaded JSONL file, sampling the server's memory...`);
-      const bigFile = join(work, "big.jsonl");
-      const out = createWriteStream(bigFile);
-      for (let i = 0; i < big; i++) {
-        if (!out.write(`{"data": {"text": "big ${i}", "n": ${i}}}\n`)) await once(out, "drain");
-      }
-      await new Promise((resolve) => out.end(resolve));
-      const bigProject = await importProject("Import 1M");
-      const form = new FormData();
-      form.append("file", await openAsBlob(bigFile), "big.jsonl");
-      stopSampling = sampleRss();
-      started = performance.now();
-      const bigImport = await fetch(`${server.url}/api/projects/${bigProject}/import`, {
-        method: "POST",
-        headers: { authorization: `Token ${token}` },
-        body: form,
-      });
-      const bigSeconds = (performance.now() - started) / 1000;
-      const bigPeak = stopSampling();
-      if (bigImport.status !== 201) {
-        throw new Error(`1M import answered ${bigImport.status}: ${await bigImport.text()}`);
-      }
-      rows.push({
-        group: "import",
-        measure: `REST import, ${big} tasks in one uploaded JSONL file`,
-        value: big / bigSeconds,
-        unit: "tasks/s",
-        limit: { name: "COPY", value: copyRate },
-      });
-      rows.push({
-        group: "import",
-        measure: `server peak RSS during the ${big}-task import`,
-        value: bigPeak,
-        unit: "MB",
-        limit: { name: "target", value: 500 },
-      });
-    }
+    await measureCreates(server, seeded, ceilings, limits);
+    await measureTypedClient(server, seeded, ceilings.trpc);
     await server.stop();
-
-    // The embedded database, for scale.
-    log("starting Taskport on PGlite...");
-    const dataDir = mkdtempSync(join(tmpdir(), "taskport-bench-pglite-"));
-    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const liteToken = `bench_${randomBytes(12).toString("hex")}`;
-    const lite = await startTaskport({
-      DATABASE_URL: "",
-      PGLITE_DIR: join(dataDir, "pglite"),
-      TASKPORT_ADMIN_EMAIL: "bench@example.com",
-      TASKPORT_ADMIN_PASSWORD: "bench-password",
-      TASKPORT_ADMIN_TOKEN: liteToken,
-    });
-    cleanups.push(() => lite.stop());
-    const created = await fetch(`${lite.url}/api/trpc/project.create`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Token ${liteToken}` },
-      body: JSON.stringify({ json: { title: "Bench", label_config: LABEL_CONFIG } }),
-    });
-    const liteProject = ((await created.json()) as { result: { data: { json: { id: number } } } })
-      .result.data.json.id;
-    const liteRuns: number[] = [];
-    let liteLast: LoadResult | undefined;
-    for (let i = 0; i < (quick ? 1 : 3); i++) {
-      liteLast = await load({
-        url: lite.url,
-        path: "/api/trpc/task.create",
-        connections: 16,
-        seconds: SECONDS,
-        shape: "trpc",
-        projects: [liteProject],
-        token: liteToken,
-      });
-      liteRuns.push(liteLast.rps);
-    }
-    rows.push({
-      group: "pglite",
-      measure: "tRPC task.create on PGlite, one project (16 conn, median)",
-      value: median(liteRuns),
-      unit: "req/s",
-      p50: liteLast?.p50,
-      p99: liteLast?.p99,
-      errors: (liteLast?.errors ?? 0) + (liteLast?.non2xx ?? 0),
-    });
-    await lite.stop();
+    await measurePglite(cleanups);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     await admin.unsafe(`drop database if exists ${dbName} with (force)`).catch(() => {});
     await admin.end({ timeout: 5 });
   }
+  printRows();
+}
 
+/** The figures, as a table or (--json) as JSON. */
+function printRows(): void {
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   if (asJson) {
     console.log(JSON.stringify({ machine, quick, seconds: SECONDS, rows }, null, 2));

@@ -4,24 +4,25 @@
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ApiHandler, createApiHandler } from "@taskport/api/http";
+import { schema } from "@taskport/api/db";
+import {
+  type ApiServer,
+  createTenant,
+  createTestDatabase,
+  startApiServer,
+  type TestDatabase,
+} from "@taskport/api/test-support";
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { schema } from "../../../packages/api/src/db";
-import { createTestDatabase, type TestDatabase } from "../../../packages/api/test/support/db";
-import { createTenant } from "../../../packages/api/test/support/fixtures";
 import { main } from "../src/main";
 
 const BIN = fileURLToPath(new URL("../bin/taskport.mjs", import.meta.url));
 
 let tdb: TestDatabase;
-let api: ApiHandler;
-let server: Server;
+let server: ApiServer;
 let base: string;
 let dir: string;
 let tenant: Awaited<ReturnType<typeof createTenant>>;
@@ -29,15 +30,12 @@ let projectId: number;
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  api = await createApiHandler({ db: tdb.db });
-  server = createServer(api.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startApiServer({ db: tdb.db });
+  base = server.base;
   dir = await mkdtemp(join(tmpdir(), "taskport-cli-"));
 });
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-  await api?.close();
+  await server?.close();
   await tdb?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -13,20 +13,10 @@ export {
 export { type Db, openDatabase } from "./db";
 export { errorField } from "./errors";
 export { createJobSystem, type JobSystem, type TaskportJobsOptions } from "./jobs";
-export {
-  DEFAULT_MAX_IMPORT_BYTES,
-  type ImportParams,
-  type ImportSource,
-  importTasks,
-} from "./services/import";
-export {
-  type AdminBootstrap,
-  createApiToken,
-  createUserWithOrganization,
-  ensureAdmin,
-  verifyLogin,
-} from "./services/user";
-export { type AppRouter, appRouter, createCallerFactory, createTRPCContext };
+export { importTasks } from "./services/import";
+export { createToken } from "./services/token";
+export { createUserWithOrganization, ensureAdmin, verifyLogin } from "./services/user";
+export { type AppRouter, appRouter, createTRPCContext };
 
 /** A server-side caller: `createCaller(createTRPCContext({ db, headers }))`. */
 export const createCaller = createCallerFactory(appRouter);

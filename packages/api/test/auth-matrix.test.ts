@@ -4,21 +4,21 @@
  * session each get 401; another organization's valid token gets 404 for the first one's objects.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSession, deleteSession, SESSION_COOKIE } from "../src/auth/session";
-import { type ApiHandler, createApiHandler } from "../src/http";
 import { appRouter, createCaller, createTRPCContext } from "../src/index";
 import { createToken, revokeToken } from "../src/services/token";
-import { createApiToken } from "../src/services/user";
-import { createTestDatabase, type TestDatabase } from "./support/db";
-import { createTenant } from "./support/fixtures";
+import {
+  type ApiServer,
+  createTenant,
+  createTestDatabase,
+  startApiServer,
+  type TestDatabase,
+} from "./support";
 
 let tdb: TestDatabase;
-let api: ApiHandler;
-let server: Server;
+let server: ApiServer;
 let base: string;
 const secretKey = randomBytes(32);
 let projectId: number;
@@ -29,16 +29,19 @@ const refused: Record<string, Record<string, string>> = {};
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  api = await createApiHandler({ db: tdb.db, secretKey, logError: () => {} });
-  server = createServer(api.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startApiServer({ db: tdb.db, secretKey, logError: () => {} });
+  base = server.base;
 
   const owner = await createTenant(tdb.db);
   const project = await owner.caller.project.create({ title: "Owned" });
   projectId = project.id;
   taskId = (await owner.caller.task.create({ data: { a: 1 }, project: projectId })).id;
-  const revoked = await createApiToken(tdb.db, owner.actor, "to revoke");
+  const revoked = await createToken(
+    tdb.db,
+    owner.actor,
+    { name: "to revoke", kind: "key" },
+    secretKey,
+  );
   ownerTokenId = revoked.id;
   await revokeToken(tdb.db, owner.actor, revoked.id);
   const pat = await createToken(tdb.db, owner.actor, { name: "pat", kind: "pat" }, secretKey);
@@ -62,8 +65,7 @@ beforeAll(async () => {
   stranger = (await createTenant(tdb.db)).headers;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-  await api?.close();
+  await server?.close();
   await tdb?.close();
 });
 

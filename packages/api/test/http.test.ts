@@ -1,35 +1,33 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from "@trpc/client";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresDb } from "../src/db";
 import { DATABASE_UNAVAILABLE } from "../src/errors";
-import { type ApiHandler, createApiHandler } from "../src/http";
 import { type AppRouter, createCaller, createTRPCContext } from "../src/index";
-import { createTestDatabase, type TestDatabase } from "./support/db";
-import { createTenant } from "./support/fixtures";
+import {
+  type ApiServer,
+  createTenant,
+  createTestDatabase,
+  startApiServer,
+  type TestDatabase,
+} from "./support";
 
 let tdb: TestDatabase;
-let api: ApiHandler;
-let server: Server;
+let server: ApiServer;
 let base: string;
 const logged: string[] = [];
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  api = await createApiHandler({
+  server = await startApiServer({
     db: tdb.db,
     maxBodyBytes: 64 * 1024,
     logError: (id) => logged.push(id),
   });
-  server = createServer(api.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-  await api?.close();
+  await server?.close();
   await tdb?.close();
 });
 
@@ -100,6 +98,26 @@ describe("the API over HTTP", () => {
     const body = (await res.json()) as { error: { json: { message: string } } };
     expect(body.error.json.message).toBe("Authentication credentials were not provided.");
     expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it("answers /health from the database's state, as Label Studio's SDK reads it", async () => {
+    const up = await fetch(`${base}/health`);
+    expect(up.status).toBe(200);
+    expect(await up.json()).toEqual({ status: "UP" });
+    // Nothing listens on port 1: the database is down.
+    const unreachable = createPostgresDb("postgres://postgres@127.0.0.1:1/taskport", { max: 1 });
+    const down = await startApiServer({ db: unreachable, logError: () => {} });
+    try {
+      const legacy = await fetch(`${down.base}/health`);
+      expect(legacy.status).toBe(503);
+      expect(await legacy.json()).toEqual({ status: "DOWN" });
+      const health = await fetch(`${down.base}/api/health`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: "unavailable" });
+    } finally {
+      await down.close();
+      await unreachable.$close();
+    }
   });
 
   it("answers SERVICE_UNAVAILABLE when the database cannot be reached", async () => {

@@ -2,20 +2,21 @@
  * POST /api/projects/{id}/import over real HTTP: every body kind, the query flags, the error
  * body, the byte limit and idempotent replays.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { asc, count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fileUploads, projects, tasks } from "../src/db/schema";
-import { type ApiHandler, createApiHandler } from "../src/http";
-import { createTestDatabase, type TestDatabase } from "./support/db";
-import { createTenant } from "./support/fixtures";
+import {
+  type ApiServer,
+  createTenant,
+  createTestDatabase,
+  startApiServer,
+  type TestDatabase,
+} from "./support";
 
 const MAX_IMPORT = 64 * 1024;
 
 let tdb: TestDatabase;
-let api: ApiHandler;
-let server: Server;
+let server: ApiServer;
 let base: string;
 let tenant: Awaited<ReturnType<typeof createTenant>>;
 let projectId: number;
@@ -23,19 +24,16 @@ let projectId: number;
 beforeAll(async () => {
   tdb = await createTestDatabase();
   // The import limit is far above the ordinary body limit, as in production.
-  api = await createApiHandler({
+  server = await startApiServer({
     db: tdb.db,
     maxBodyBytes: 1024,
     maxImportBytes: MAX_IMPORT,
     logError: () => {},
   });
-  server = createServer(api.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-  await api?.close();
+  await server?.close();
   await tdb?.close();
 });
 beforeEach(async () => {

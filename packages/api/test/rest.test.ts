@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import packageJson from "../package.json" with { type: "json" };
 import { DATABASE_UNAVAILABLE } from "../src/errors";
-import { toRestError } from "../src/rest";
+import { toRestError } from "../src/rest/errors";
 import {
   type Answer,
   ERROR_KEYS,

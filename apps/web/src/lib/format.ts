@@ -1,3 +1,5 @@
+import { MAX_INT_ID } from "@taskport/schema";
+
 /**
  * Dates shown the same on the server and in the browser: the server renders first and React
  * hydrates in the browser, so a locale- or timezone-dependent format would differ between the
@@ -11,7 +13,7 @@ export function formatDateTime(date: Date): string {
 export function parseRouteId(segment: string): number | null {
   if (!/^[1-9]\d{0,9}$/.test(segment)) return null;
   const id = Number(segment);
-  return id <= 2_147_483_647 ? id : null;
+  return id <= MAX_INT_ID ? id : null;
 }
 
 /** A counter of a project; null when it was not computed. */

@@ -53,8 +53,3 @@ export async function verifyJwt(
     return { ok: false, reason: error instanceof errors.JWTExpired ? "expired" : "invalid" };
   }
 }
-
-/** Whether a string has the shape of a JWT (three base64url parts), without verifying it. */
-export function looksLikeJwt(value: string): boolean {
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(value);
-}

@@ -20,9 +20,6 @@ import { taskRoutes } from "./tasks";
 import { tokenRoutes } from "./tokens";
 import { userRoutes } from "./users";
 
-export { authenticate, type RestOptions } from "./auth";
-export { restErrorBody, sendRestError, toRestError, validationErrorsOf } from "./errors";
-
 /** Every REST endpoint, in the order the reference shows them. */
 export const ROUTES: readonly RestRoute[] = [
   ...taskRoutes,

@@ -15,18 +15,21 @@ import {
   type ImportedTask,
   type ImportResult,
   MAX_IMPORT_TASKS,
+  type ObjectTag,
   undefinedKeyOf,
 } from "@taskport/schema";
 import { and, asc, between, eq, inArray, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
-import { fileUploads, projects, tasks, users } from "../db/schema";
+import { selectList } from "../db/insert-select";
+import { annotations, fileUploads, predictions, projects, tasks, users } from "../db/schema";
 import { transactionDb } from "../db/transaction";
 import { notFound, validationError } from "../errors";
 import { couldBeTasksList, type ImportFormat, ImportFormatError } from "../import-formats";
 import { type IdempotencyRequest, withIdempotency } from "./idempotency";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { objectTagsOf } from "./task";
+import { taskColumns } from "./task-writer";
 
 export { MAX_IMPORT_TASKS };
 export const MAX_IMPORT_ERRORS = 100;
@@ -136,31 +139,60 @@ async function writeBatch(
     });
   }
 
-  await tx.execute(sql`
-    insert into tasks (project_id, inner_id, data, meta, overlap, is_labeled, total_annotations,
-      cancelled_annotations, total_predictions, file_upload_id, created_by)
-    select ${project.id}, r.inner_id, r.data, r.meta, ${project.overlap}, r.is_labeled,
-      r.total_annotations, r.cancelled_annotations, r.total_predictions,
-      ${fileUploadId}::bigint, ${actor.userId}
+  await tx.insert(tasks).select(
+    sql`select ${taskColumns({
+      projectId: sql`${project.id}::int`,
+      innerId: sql`r.inner_id`,
+      data: sql`r.data`,
+      meta: sql`r.meta`,
+      overlap: sql`${project.overlap}::int`,
+      createdBy: sql`${actor.userId}::int`,
+      isLabeled: sql`r.is_labeled`,
+      totalAnnotations: sql`r.total_annotations`,
+      cancelledAnnotations: sql`r.cancelled_annotations`,
+      totalPredictions: sql`r.total_predictions`,
+      fileUploadId: sql`${fileUploadId}::bigint`,
+    })}
     from jsonb_to_recordset(${JSON.stringify(taskRows)}::jsonb) as r(inner_id bigint, data jsonb,
       meta jsonb, is_labeled boolean, total_annotations integer, cancelled_annotations integer,
-      total_predictions integer)`);
+      total_predictions integer)`,
+  );
   // Annotations and predictions find their task by (project_id, inner_id), the unique index.
+  // Drizzle lists their GENERATED ALWAYS ids too, and drops overridingSystemValue() on
+  // INSERT ... SELECT: the clause is written here, before the SELECT, where it belongs.
   if (annotationRows.length > 0) {
-    await tx.execute(sql`
-      insert into annotations (task_id, project_id, result, was_cancelled, completed_by, lead_time)
-      select t.id, t.project_id, r.result, r.was_cancelled, r.completed_by, r.lead_time
+    await tx.insert(annotations).select(
+      sql`overriding system value select ${selectList(annotations, {
+        id: sql`nextval(pg_get_serial_sequence('annotations', 'id'))`,
+        taskId: sql`t.id`,
+        projectId: sql`t.project_id`,
+        result: sql`r.result`,
+        wasCancelled: sql`r.was_cancelled`,
+        completedBy: sql`r.completed_by`,
+        leadTime: sql`r.lead_time`,
+        createdAt: sql`now()`,
+        updatedAt: sql`now()`,
+      })}
       from jsonb_to_recordset(${JSON.stringify(annotationRows)}::jsonb) as r(inner_id bigint,
         result jsonb, was_cancelled boolean, completed_by integer, lead_time real)
-      join tasks t on t.project_id = ${project.id} and t.inner_id = r.inner_id`);
+      join tasks t on t.project_id = ${project.id} and t.inner_id = r.inner_id`,
+    );
   }
   if (predictionRows.length > 0) {
-    await tx.execute(sql`
-      insert into predictions (task_id, project_id, result, score, model_version)
-      select t.id, t.project_id, r.result, r.score, r.model_version
+    await tx.insert(predictions).select(
+      sql`overriding system value select ${selectList(predictions, {
+        id: sql`nextval(pg_get_serial_sequence('predictions', 'id'))`,
+        taskId: sql`t.id`,
+        projectId: sql`t.project_id`,
+        result: sql`r.result`,
+        score: sql`r.score`,
+        modelVersion: sql`r.model_version`,
+        createdAt: sql`now()`,
+      })}
       from jsonb_to_recordset(${JSON.stringify(predictionRows)}::jsonb) as r(inner_id bigint,
         result jsonb, score real, model_version text)
-      join tasks t on t.project_id = ${project.id} and t.inner_id = r.inner_id`);
+      join tasks t on t.project_id = ${project.id} and t.inner_id = r.inner_id`,
+    );
   }
   if (!returnTaskIds) return [];
   const ids = await tx
@@ -195,121 +227,177 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
   const project = await findProject(db, actor, params.project);
   if (!project) throw notFound(PROJECT_NOT_FOUND);
   const commit = params.commitToProject ?? true;
-  const returnTaskIds = commit && (params.returnTaskIds ?? false);
-  const objectTags = objectTagsOf(project.labelConfig);
-  const undefinedKey = undefinedKeyOf(objectTags);
-  const target = { id: project.id, overlap: project.maximumAnnotations };
-
-  const run = async (tx: Db | null): Promise<ImportResult> => {
-    const errors: string[] = [];
-    const taskIds: number[] = [];
-    const fileUploadIds: number[] = [];
-    const foundFormats: Record<string, number> = {};
-    let columns: Set<string> | null = null;
-    let couldBeList = false;
-    let index = 0;
-    let annotationCount = 0;
-    let predictionCount = 0;
-
+  const read = async (tx: Db | null) => {
+    const run = new ImportRun(tx, actor, project, commit && (params.returnTaskIds ?? false));
     for await (const source of params.sources) {
-      let fileUploadId: number | null = null;
-      if (source.file) {
-        const ext = `.${source.file.format}`;
-        foundFormats[ext] = (foundFormats[ext] ?? 0) + 1;
-        couldBeList ||= couldBeTasksList(source.file.format);
-        if (tx) {
-          const [upload] = await tx
-            .insert(fileUploads)
-            .values({
-              projectId: project.id,
-              createdBy: actor.userId,
-              fileName: source.file.name,
-              format: ext,
-            })
-            .returning({ id: fileUploads.id });
-          if (!upload) throw new Error("file upload insert returned no row");
-          fileUploadId = upload.id;
-          fileUploadIds.push(upload.id);
-        }
+      await run.read(source);
+      if (run.stopped) break;
+    }
+    return run.result(started);
+  };
+  if (!commit) return read(null);
+  return db.transaction((tx) => read(transactionDb(tx, db)));
+}
+
+/**
+ * One import as it reads its sources: items are checked one by one and, when the import
+ * commits (`tx`), written in batches; after the first bad item nothing more is written, and
+ * the reading stops at MAX_IMPORT_ERRORS.
+ */
+class ImportRun {
+  private readonly errors: string[] = [];
+  private readonly taskIds: number[] = [];
+  private readonly fileUploadIds: number[] = [];
+  private readonly foundFormats: Record<string, number> = {};
+  private readonly objectTags: ObjectTag[];
+  private readonly undefinedKey: string;
+  private readonly target: { id: number; overlap: number };
+  private columns: Set<string> | null = null;
+  private couldBeList = false;
+  private index = 0;
+  private annotationCount = 0;
+  private predictionCount = 0;
+  private batch: ImportedTask[] = [];
+  private batchBytes = 0;
+  private fileUploadId: number | null = null;
+
+  constructor(
+    private readonly tx: Db | null,
+    private readonly actor: Actor,
+    project: { id: number; labelConfig: string; maximumAnnotations: number },
+    private readonly returnTaskIds: boolean,
+  ) {
+    this.objectTags = objectTagsOf(project.labelConfig);
+    this.undefinedKey = undefinedKeyOf(this.objectTags);
+    this.target = { id: project.id, overlap: project.maximumAnnotations };
+  }
+
+  /** Whether there are so many errors that reading on is pointless. */
+  get stopped(): boolean {
+    return this.errors.length >= MAX_IMPORT_ERRORS;
+  }
+
+  async read(source: ImportSource): Promise<void> {
+    await this.openFile(source.file);
+    try {
+      for await (const item of source.items) {
+        this.accept(item);
+        if (this.stopped) return;
+        if (this.batch.length >= BATCH_TASKS || this.batchBytes >= BATCH_BYTES) await this.flush();
       }
-      let batch: ImportedTask[] = [];
-      let batchBytes = 0;
-      const flush = async () => {
-        if (tx && batch.length > 0 && errors.length === 0) {
-          const ids = await writeBatch(tx, actor, target, fileUploadId, batch, returnTaskIds);
-          for (const taskId of ids) taskIds.push(taskId);
-        }
-        batch = [];
-        batchBytes = 0;
-      };
-      try {
-        for await (const item of source.items) {
-          if (index >= MAX_IMPORT_TASKS) {
-            throw validationError({}, [
-              `An import holds at most ${MAX_IMPORT_TASKS.toLocaleString("en-US")} tasks: split this one into several requests.`,
-            ]);
-          }
-          const checked = checkImportItem(objectTags, item, undefinedKey);
-          if (!checked.ok) {
-            errors.push(`Error at item ${index}: ${checked.issue.message} :: ${preview(item)}`);
-            if (errors.length >= MAX_IMPORT_ERRORS) break;
-          } else if (errors.length === 0) {
-            const prepared = checked.value;
-            annotationCount += prepared.annotations.length;
-            predictionCount += prepared.predictions.length;
-            const keys = Object.keys(prepared.data);
-            columns = columns === null ? new Set(keys) : columns;
-            if (columns.size > 0 && columns.size !== keys.length) {
-              const here = new Set(keys);
-              for (const key of columns) if (!here.has(key)) columns.delete(key);
-            }
-            if (tx) {
-              batch.push(prepared);
-              // Cut by size too: a few thousand large tasks must not become one huge statement.
-              batchBytes += estimateBytes(prepared);
-              if (batch.length >= BATCH_TASKS || batchBytes >= BATCH_BYTES) await flush();
-            }
-          }
-          index++;
-        }
-      } catch (error) {
-        if (error instanceof ImportFormatError) {
-          const where = source.file ? `${source.file.name}: ` : "";
-          throw validationError({}, [`${where}${error.message}`]);
-        }
-        throw error;
+    } catch (error) {
+      if (error instanceof ImportFormatError) {
+        const where = source.file ? `${source.file.name}: ` : "";
+        throw validationError({}, [`${where}${error.message}`]);
       }
-      if (errors.length >= MAX_IMPORT_ERRORS) break;
-      await flush();
-      if (tx && fileUploadId !== null && source.file?.size) {
-        await tx
-          .update(fileUploads)
-          .set({ size: source.file.size() })
-          .where(eq(fileUploads.id, fileUploadId));
+      throw error;
+    }
+    await this.flush();
+    await this.closeFile(source.file);
+  }
+
+  /** A `file_uploads` row for an uploaded file: its tasks point to it. */
+  private async openFile(file: ImportFile | undefined): Promise<void> {
+    this.fileUploadId = null;
+    if (!file) return;
+    const ext = `.${file.format}`;
+    this.foundFormats[ext] = (this.foundFormats[ext] ?? 0) + 1;
+    this.couldBeList ||= couldBeTasksList(file.format);
+    if (!this.tx) return;
+    const [upload] = await this.tx
+      .insert(fileUploads)
+      .values({
+        projectId: this.target.id,
+        createdBy: this.actor.userId,
+        fileName: file.name,
+        format: ext,
+      })
+      .returning({ id: fileUploads.id });
+    if (!upload) throw new Error("file upload insert returned no row");
+    this.fileUploadId = upload.id;
+    this.fileUploadIds.push(upload.id);
+  }
+
+  private async closeFile(file: ImportFile | undefined): Promise<void> {
+    if (this.tx && this.fileUploadId !== null && file?.size) {
+      await this.tx
+        .update(fileUploads)
+        .set({ size: file.size() })
+        .where(eq(fileUploads.id, this.fileUploadId));
+    }
+  }
+
+  private accept(item: unknown): void {
+    if (this.index >= MAX_IMPORT_TASKS) {
+      throw validationError({}, [
+        `An import holds at most ${MAX_IMPORT_TASKS.toLocaleString("en-US")} tasks: split this one into several requests.`,
+      ]);
+    }
+    const checked = checkImportItem(this.objectTags, item, this.undefinedKey);
+    if (!checked.ok) {
+      this.errors.push(`Error at item ${this.index}: ${checked.issue.message} :: ${preview(item)}`);
+      if (this.stopped) return;
+    } else if (this.errors.length === 0) {
+      const task = checked.value;
+      this.annotationCount += task.annotations.length;
+      this.predictionCount += task.predictions.length;
+      this.keepCommonColumns(task.data);
+      if (this.tx) {
+        this.batch.push(task);
+        // Cut by size too: a few thousand large tasks must not become one huge statement.
+        this.batchBytes += estimateBytes(task);
       }
     }
-    if (errors.length > 0) throw validationError({}, errors);
-    if (index === 0) {
+    this.index++;
+  }
+
+  /** Label Studio's `data_columns`: the data keys every task has. */
+  private keepCommonColumns(data: Record<string, unknown>): void {
+    const keys = Object.keys(data);
+    if (this.columns === null) this.columns = new Set(keys);
+    if (this.columns.size > 0 && this.columns.size !== keys.length) {
+      const here = new Set(keys);
+      for (const key of this.columns) if (!here.has(key)) this.columns.delete(key);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.tx && this.batch.length > 0 && this.errors.length === 0) {
+      const ids = await writeBatch(
+        this.tx,
+        this.actor,
+        this.target,
+        this.fileUploadId,
+        this.batch,
+        this.returnTaskIds,
+      );
+      for (const taskId of ids) this.taskIds.push(taskId);
+    }
+    this.batch = [];
+    this.batchBytes = 0;
+  }
+
+  /** Label Studio's answer, or the errors (BAD_REQUEST, and the transaction rolls back). */
+  result(started: number): ImportResult {
+    if (this.errors.length > 0) throw validationError({}, this.errors);
+    if (this.index === 0) {
       throw validationError({}, [
         "No tasks found in the import: send a JSON array of tasks or a file with at least one row.",
       ]);
     }
     const result: ImportResult = {
-      task_count: index,
-      annotation_count: annotationCount,
-      prediction_count: predictionCount,
+      task_count: this.index,
+      annotation_count: this.annotationCount,
+      prediction_count: this.predictionCount,
       duration: (performance.now() - started) / 1000,
-      file_upload_ids: fileUploadIds,
-      could_be_tasks_list: couldBeList,
-      found_formats: foundFormats,
-      data_columns: [...(columns ?? [])].sort(),
+      file_upload_ids: this.fileUploadIds,
+      could_be_tasks_list: this.couldBeList,
+      found_formats: this.foundFormats,
+      data_columns: [...(this.columns ?? [])].sort(),
     };
-    if (returnTaskIds) result.task_ids = taskIds;
+    if (this.returnTaskIds) result.task_ids = this.taskIds;
     return result;
-  };
-
-  if (!commit) return run(null);
-  return db.transaction((tx) => run(transactionDb(tx, db)));
+  }
 }
 
 /** A quick over-estimate of a task's JSON size, to cut batches by bytes as well as count. */

@@ -10,8 +10,9 @@
  * (pgbench's counter transaction). Batching pays that cost once per batch instead.
  */
 import { TRPCError } from "@trpc/server";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { type InsertExpressions, selectList } from "../db/insert-select";
 import { tasks } from "../db/schema";
 import { notFound } from "../errors";
 import { PROJECT_NOT_FOUND } from "./project";
@@ -101,6 +102,34 @@ async function writeAndSettle(db: Db, projectId: number, batch: Pending[]): Prom
 }
 
 /**
+ * The SELECT list of an insert into `tasks` (the batch write here and the import's): the
+ * columns a new task takes from its writer, and the computed ones at their starting values.
+ */
+export function taskColumns(
+  given: Pick<
+    InsertExpressions<typeof tasks>,
+    "projectId" | "innerId" | "data" | "meta" | "overlap" | "createdBy"
+  > &
+    Partial<InsertExpressions<typeof tasks>>,
+): SQL {
+  return selectList(tasks, {
+    id: sql`nextval(pg_get_serial_sequence('tasks', 'id'))`,
+    isLabeled: sql`false`,
+    totalAnnotations: sql`0`,
+    cancelledAnnotations: sql`0`,
+    totalPredictions: sql`0`,
+    commentCount: sql`0`,
+    unresolvedCommentCount: sql`0`,
+    lastCommentUpdatedAt: sql`null::timestamptz`,
+    fileUploadId: sql`null::bigint`,
+    updatedBy: sql`null::int`,
+    createdAt: sql`now()`,
+    updatedAt: sql`now()`,
+    ...given,
+  });
+}
+
+/**
  * Reserves `values.length` inner_ids under the project's row lock and inserts the rows, in one
  * statement: the counter UPDATE is a data-modifying CTE that the INSERT reads its numbers from.
  * One statement is one round trip and its own transaction (or part of the caller's), where
@@ -112,17 +141,20 @@ async function writeBatch(db: Db, projectId: number, values: NewTask[]): Promise
     sql`update projects set last_inner_id = last_inner_id + ${n}, task_number = task_number + ${n}
         where id = ${projectId} returning last_inner_id - ${n} as first`,
   );
-  // The rows travel as one JSON array; the SELECT lists every insertable column of `tasks`,
-  // in the table's order, as Drizzle's INSERT ... SELECT requires.
+  // The rows travel as one JSON array, expanded by jsonb_array_elements.
   const items = JSON.stringify(values.map((v) => [v.data, v.meta ?? {}, v.overlap, v.createdBy]));
   const rows = await db
     .with(counter)
     .insert(tasks)
     .select(
-      sql`select nextval(pg_get_serial_sequence('tasks', 'id')), ${projectId}::int,
-            counter.first + r.ord, r.item->0, r.item->1, (r.item->>2)::int,
-            false, 0, 0, 0, 0, 0, null::timestamptz, null::bigint, (r.item->>3)::int, null::int,
-            now(), now()
+      sql`select ${taskColumns({
+        projectId: sql`${projectId}::int`,
+        innerId: sql`counter.first + r.ord`,
+        data: sql`r.item->0`,
+        meta: sql`r.item->1`,
+        overlap: sql`(r.item->>2)::int`,
+        createdBy: sql`(r.item->>3)::int`,
+      })}
           from counter, jsonb_array_elements(${items}::jsonb) with ordinality as r(item, ord)`,
     )
     .returning();

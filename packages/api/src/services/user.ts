@@ -3,7 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { and, eq, isNull } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "../auth/passwords";
-import { generateToken, hashToken, TOKEN_PATTERN } from "../auth/tokens";
+import { hashToken, TOKEN_PATTERN } from "../auth/tokens";
 import type { Db } from "../db/client";
 import { apiTokens, organizations, users } from "../db/schema";
 import { fieldError, mapDbError } from "../errors";
@@ -83,21 +83,6 @@ export async function createUserInOrganization(
   } catch (error) {
     mapDbError(error, `A user with the email ${email}`);
   }
-}
-
-/** Creates an API token for the caller; the secret is returned here once and never again. */
-export async function createApiToken(
-  db: Db,
-  actor: Actor,
-  name = "default",
-): Promise<{ id: number; name: string; token: string }> {
-  const token = generateToken();
-  const [row] = await db
-    .insert(apiTokens)
-    .values({ userId: actor.userId, name, tokenHash: hashToken(token) })
-    .returning({ id: apiTokens.id, name: apiTokens.name });
-  if (!row) throw new Error("token insert returned no row");
-  return { ...row, token };
 }
 
 export interface AdminBootstrap {

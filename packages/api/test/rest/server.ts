@@ -2,10 +2,8 @@
  * The API handler on a real HTTP server (port 0) over a test database, and a small client
  * that sends exactly the bytes and headers a test gives it.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { type ApiHandler, createApiHandler } from "../../src/http";
-import { createTestDatabase, type TestDatabase } from "../support/db";
+import type { ApiHandler } from "../../src/http";
+import { createTestDatabase, startApiServer, type TestDatabase } from "../support";
 
 export interface RestServer {
   tdb: TestDatabase;
@@ -21,24 +19,20 @@ export async function startRestServer(maxBodyBytes = 64 * 1024): Promise<RestSer
   const tdb = await createTestDatabase();
   const secretKey = new TextEncoder().encode("a test signing key of at least 32 bytes");
   const logged: string[] = [];
-  const api: ApiHandler = await createApiHandler({
+  const server = await startApiServer({
     db: tdb.db,
     secretKey,
     maxBodyBytes,
     logError: (id) => logged.push(id),
   });
-  const server: Server = createServer(api.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     tdb,
-    api,
-    base,
+    api: server.api,
+    base: server.base,
     secretKey,
     logged,
     async close() {
-      await new Promise((resolve) => server.close(resolve));
-      await api.close();
+      await server.close();
       await tdb.close();
     },
   };

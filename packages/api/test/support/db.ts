@@ -50,19 +50,39 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const base = process.env.TEST_DATABASE_URL;
   if (!base) throw new Error("TEST_DRIVER=postgres needs TEST_DATABASE_URL");
-  const name = `taskport_test_${randomBytes(6).toString("hex")}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = withDatabaseUrl(base, name);
-  await migratePostgres(url);
-  const db = createPostgresDb(url, { max: 10 });
+  const database = await createPostgresDatabase(base, "taskport_test");
+  const db = createPostgresDb(database.url, { max: 10 });
   return {
     db,
     driver: "postgres",
-    url,
+    url: database.url,
     truncate: () => truncateAll(db),
     async close() {
       await db.$close();
+      await database.drop();
+    },
+  };
+}
+
+/** A fresh, migrated database on the PostgreSQL server of `base`, dropped by `drop()`. */
+export async function createPostgresDatabase(
+  base: string,
+  prefix: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = withDatabaseUrl(base, name);
+  try {
+    await migratePostgres(url);
+  } catch (error) {
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end({ timeout: 5 });
+    throw error;
+  }
+  return {
+    url,
+    async drop() {
       await admin.unsafe(`drop database if exists ${name} with (force)`);
       await admin.end({ timeout: 5 });
     },

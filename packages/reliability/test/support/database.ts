@@ -3,7 +3,6 @@
  * throwaway cluster of the suite's own (initdb on a free port) for tests that stop the server.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import {
   chmodSync,
   existsSync,
@@ -15,8 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { migratePostgres } from "@taskport/api/db";
-import postgres from "postgres";
+import { createPostgresDatabase } from "@taskport/api/test-support";
 import { freePort } from "./server";
 
 export function requirePostgresUrl(): string {
@@ -25,21 +23,8 @@ export function requirePostgresUrl(): string {
   return url;
 }
 
-export async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = requirePostgresUrl();
-  const name = `taskport_rel_${randomBytes(5).toString("hex")}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  await migratePostgres(url.toString());
-  return {
-    url: url.toString(),
-    async drop() {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end({ timeout: 5 });
-    },
-  };
+export function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  return createPostgresDatabase(requirePostgresUrl(), "taskport_rel");
 }
 
 function pgBin(): string {

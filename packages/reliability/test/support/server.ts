@@ -3,22 +3,13 @@
  * API-only mode, one OS process each, so that they can be killed, restarted and signalled.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "@taskport/api/test-support";
 
 const webDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", "apps", "web");
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const a = probe.address();
-      probe.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export interface TaskportProcess {
   url: string;

@@ -9,7 +9,7 @@
  *   4. PostgreSQL's own `COPY ... FROM STDIN` of the same rows into the same table.
  *
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
- *     pnpm --filter @taskport/cli bench:import [--tasks 100000]
+ *     pnpm --filter @taskport/bench bench:import [--tasks 100000]
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -24,8 +24,8 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
-  createApiToken,
   createCaller,
+  createToken,
   createTRPCContext,
   createUserWithOrganization,
   importTasks,
@@ -40,7 +40,7 @@ const N = Number(values.tasks);
 const baseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 if (!baseUrl)
   throw new Error("Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a PostgreSQL server.");
-const BIN = fileURLToPath(new URL("../bin/taskport.mjs", import.meta.url));
+const BIN = fileURLToPath(new URL("../apps/cli/bin/taskport.mjs", import.meta.url));
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
@@ -88,7 +88,7 @@ try {
     password: "bench password",
   });
   const actor = { userId: user.id, organizationId: user.organizationId };
-  const { token } = await createApiToken(db, actor);
+  const { token } = await createToken(db, actor, { name: "bench", kind: "key" }, undefined);
   const caller = createCaller(createTRPCContext({ db, headers: {}, actor }));
   const config = '<View><Text name="text" value="$text"/><Rating name="r" toName="text"/></View>';
   const [service, cli, copy] = await Promise.all(
