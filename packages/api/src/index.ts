@@ -12,7 +12,8 @@ export {
 } from "./auth/session";
 export { type Db, openDatabase } from "./db";
 export { errorField } from "./errors";
-export { createJobSystem, type JobSystem, type TaskportJobsOptions } from "./jobs";
+export type { JobSystem } from "./jobs";
+export { createJobSystem, type TaskportJobsOptions } from "./jobs/queues";
 export { importTasks } from "./services/import";
 export { createToken } from "./services/token";
 export { createUserWithOrganization, ensureAdmin, verifyLogin } from "./services/user";

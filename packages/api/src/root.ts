@@ -1,6 +1,7 @@
 import { healthRouter } from "./routers/health";
 import { jobRouter } from "./routers/job";
 import { projectRouter } from "./routers/project";
+import { storageRouter } from "./routers/storage";
 import { taskRouter } from "./routers/task";
 import { tokenRouter } from "./routers/token";
 import { userRouter } from "./routers/user";
@@ -10,6 +11,7 @@ export const appRouter = createTRPCRouter({
   health: healthRouter,
   job: jobRouter,
   project: projectRouter,
+  storage: storageRouter,
   task: taskRouter,
   token: tokenRouter,
   user: userRouter,

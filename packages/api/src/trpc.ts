@@ -19,11 +19,20 @@ export interface CreateContextOptions {
   secretKey?: Uint8Array;
   /** Durable jobs (storage syncs, ...); without it, procedures that start jobs answer 503. */
   jobs?: JobSystem;
+  /** TASKPORT_LOCAL_FILES_ROOT: local folder storages must lie under it (unset: refused). */
+  localFilesRoot?: string;
 }
 
 export function createTRPCContext(opts: CreateContextOptions) {
   const auth: AuthOptions = { secretKey: opts.secretKey };
-  return { db: opts.db, headers: opts.headers, actor: opts.actor ?? null, auth, jobs: opts.jobs };
+  return {
+    db: opts.db,
+    headers: opts.headers,
+    actor: opts.actor ?? null,
+    auth,
+    jobs: opts.jobs,
+    localFilesRoot: opts.localFilesRoot,
+  };
 }
 
 export type Context = ReturnType<typeof createTRPCContext>;

@@ -8,6 +8,7 @@ import {
   type AnyPgColumn,
   bigint,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -336,4 +337,103 @@ export const jobs = pgTable(
     index("jobs_heartbeat_at_idx").on(t.heartbeatAt).where(sql`${t.status} = 'running'`),
     index("jobs_organization_id_idx").on(t.organizationId),
   ],
+);
+
+/**
+ * Object keys compared byte by byte (collation "C"), the order in which S3 lists keys (UTF-8
+ * binary) and in which local folders are scanned: a sync walks the listing and the stored keys
+ * side by side, so both must sort alike.
+ */
+const objectKey = customType<{ data: string }>({ dataType: () => 'text collate "C"' });
+
+/**
+ * Import storages (Label Studio's `/api/storages/s3/` and `/api/storages/localfiles/`): where a
+ * project's tasks come from. Credentials are stored encrypted (services/storage-crypto.ts) and
+ * never returned. Status, last sync and progress are read from the last sync job.
+ */
+export const importStorages = pgTable(
+  "import_storages",
+  {
+    id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    projectId: integer()
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    createdBy: integer().references(() => users.id, { onDelete: "set null" }),
+    type: text().$type<"s3" | "localfiles">().notNull(),
+    title: text(),
+    description: text(),
+    // S3: bucket and prefix; local folders: an absolute path under TASKPORT_LOCAL_FILES_ROOT.
+    bucket: text(),
+    prefix: text(),
+    path: text(),
+    regexFilter: text(),
+    useBlobUrls: boolean().notNull().default(false),
+    presign: boolean().notNull().default(true),
+    presignTtl: integer().notNull().default(1),
+    recursiveScan: boolean().notNull().default(false),
+    regionName: text(),
+    s3Endpoint: text(),
+    awsSseKmsKeyId: text(),
+    // AES-256-GCM of {aws_access_key_id, aws_secret_access_key, aws_session_token}.
+    credentials: text(),
+    synchronizable: boolean().notNull().default(true),
+    // What a sync does with an object whose ETag changed, and with one that disappeared.
+    onChange: text().$type<"update" | "create">().notNull().default("update"),
+    onDelete: text().$type<"keep" | "delete">().notNull().default("keep"),
+    // Minutes between automatic syncs; null: only on request.
+    syncIntervalMinutes: integer(),
+    lastSyncJobId: uuid().references(() => jobs.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("import_storages_project_id_idx").on(t.projectId),
+    index("import_storages_created_by_idx").on(t.createdBy).where(sql`${t.createdBy} is not null`),
+    index("import_storages_last_sync_job_id_idx")
+      .on(t.lastSyncJobId)
+      .where(sql`${t.lastSyncJobId} is not null`),
+    index("import_storages_sync_interval_idx")
+      .on(t.syncIntervalMinutes)
+      .where(sql`${t.syncIntervalMinutes} is not null`),
+  ],
+);
+
+/**
+ * Every object a storage's syncs have taken in, with the ETag (S3) or size and mtime (local
+ * folder) it had: an object whose tag is unchanged is skipped without being read or written.
+ */
+export const storageObjects = pgTable(
+  "storage_objects",
+  {
+    storageId: integer()
+      .notNull()
+      .references(() => importStorages.id, { onDelete: "cascade" }),
+    key: objectKey().notNull(),
+    etag: text().notNull(),
+    size: bigint({ mode: "number" }).notNull().default(0),
+    // Tasks the object yielded, and the reason its last read failed (retried by every sync).
+    taskCount: integer().notNull().default(0),
+    error: text(),
+    syncedAt: timestamp({ withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: "storage_objects_pkey", columns: [t.storageId, t.key] })],
+);
+
+/** Which object and row of it each synced task came from (unique: a row is one task). */
+export const storageLinks = pgTable(
+  "storage_links",
+  {
+    taskId: bigint({ mode: "number" })
+      .primaryKey()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    storageId: integer()
+      .notNull()
+      .references(() => importStorages.id, { onDelete: "cascade" }),
+    key: objectKey().notNull(),
+    // The task's index in its object: 0 for a media object or a one-task JSON file.
+    row: integer().notNull().default(0),
+    // False once the object is gone from the storage and its tasks were kept.
+    objectExists: boolean().notNull().default(true),
+  },
+  (t) => [uniqueIndex("storage_links_storage_id_key_row_key").on(t.storageId, t.key, t.row)],
 );

@@ -1,5 +1,4 @@
 export { type BossDb, bossDbFor, bossDbInTransaction } from "./boss-db";
-export { createJobSystem, type TaskportJobsOptions } from "./queues";
 export {
   backoff,
   type EnqueueOptions,

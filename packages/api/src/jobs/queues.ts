@@ -3,6 +3,7 @@
  * defined, so that every process (and every test) runs the same set.
  */
 import type { Db } from "../db/client";
+import { type SyncSettings, syncDefinition, syncTickDefinition } from "../services/storage-sync";
 import { JobSystem } from "./system";
 
 export interface TaskportJobsOptions {
@@ -13,8 +14,13 @@ export interface TaskportJobsOptions {
   staleAfterSeconds?: number;
   pollingIntervalSeconds?: number;
   logError?: (id: string, error: unknown) => void;
+  /** What storage syncs need: the server's secret key, TASKPORT_LOCAL_FILES_ROOT. */
+  storage?: SyncSettings;
 }
 
 export function createJobSystem(options: TaskportJobsOptions): JobSystem {
-  return new JobSystem(options);
+  const system = new JobSystem(options);
+  system.define(syncDefinition(options.db, options.storage ?? {}));
+  system.define(syncTickDefinition(options.db, () => system));
+  return system;
 }

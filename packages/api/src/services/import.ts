@@ -73,7 +73,7 @@ function preview(item: unknown): string {
  * travel as one JSON parameter expanded by `jsonb_to_recordset`, which costs one round trip
  * and no per-row parameters whatever the batch size, on both drivers.
  */
-async function writeBatch(
+export async function writeBatch(
   tx: Db,
   actor: Actor,
   project: { id: number; overlap: number },

@@ -6,7 +6,7 @@ import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { jobs } from "../db/schema";
 import { notFound } from "../errors";
-import type { JobRow, JobSystem } from "../jobs";
+import type { JobRow, JobSystem } from "../jobs/system";
 
 export const JOB_NOT_FOUND = "No Job matches the given query.";
 
