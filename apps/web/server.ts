@@ -39,12 +39,14 @@ const jobs = createJobSystem({
   db,
   work: config.jobWorkers,
   staleAfterSeconds: config.jobStaleSeconds,
+  storage: { secretKey, localFilesRoot: config.localFilesRoot },
 });
 await jobs.start();
 
 const api = await createApiHandler({
   db,
   jobs,
+  localFilesRoot: config.localFilesRoot,
   secretKey,
   maxBodyBytes: config.maxBodyBytes,
   maxImportBytes: config.maxImportBytes,
@@ -58,11 +60,16 @@ const app = config.apiOnly
 await app?.prepare();
 const handleNext = app?.getRequestHandler();
 
-/** /api/* and Label Studio's /health (the legacy SDK's connection check) go to the API. */
+/**
+ * /api/*, Label Studio's /health (the legacy SDK's connection check) and its local-file URLs
+ * (/data/local-files/, media of local folder storages) go to the API.
+ */
 function isApiPath(url = ""): boolean {
   const path = url.split("?")[0];
   return (
     path === "/api" ||
+    path === "/data/local-files" ||
+    path === "/data/local-files/" ||
     path?.startsWith("/api/") === true ||
     path === "/health" ||
     path === "/health/"

@@ -22,6 +22,8 @@ export interface ApiHandlerOptions {
   db: Db;
   /** Durable jobs (storage syncs, ...): enqueued and cancelled through the API. */
   jobs?: JobSystem;
+  /** TASKPORT_LOCAL_FILES_ROOT: local folder storages must lie under it (unset: refused). */
+  localFilesRoot?: string;
   /** Signs personal access tokens and their access JWTs (see auth/secret.ts). */
   secretKey?: Uint8Array;
   maxBodyBytes?: number;
@@ -72,6 +74,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
           headers: req.headers,
           secretKey: options.secretKey,
           jobs: options.jobs,
+          localFilesRoot: options.localFilesRoot,
         }),
       onError({ error }) {
         if (error.code === "INTERNAL_SERVER_ERROR") logError(randomUUID(), error.cause ?? error);
@@ -83,6 +86,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
   await app.register(restRoutes, {
     db,
     jobs: options.jobs,
+    localFilesRoot: options.localFilesRoot,
     secretKey: options.secretKey,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxImportBytes: options.maxImportBytes,

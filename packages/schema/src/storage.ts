@@ -3,13 +3,13 @@
  * plus Taskport's sync policies. The same shapes serve REST and tRPC.
  */
 import { z } from "zod";
-import { ProjectId } from "./project";
+import { MAX_INT_ID, ProjectId } from "./ids";
 
 export const STORAGE_TYPES = ["s3", "localfiles"] as const;
 export const StorageType = z.enum(STORAGE_TYPES);
 export type StorageType = z.infer<typeof StorageType>;
 
-export const StorageId = z.number().int().min(1).max(2147483647);
+export const StorageId = z.number().int().min(1).max(MAX_INT_ID);
 
 /** Label Studio's storage statuses. */
 export const STORAGE_STATUSES = [

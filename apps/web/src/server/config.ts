@@ -28,6 +28,8 @@ export interface AppConfig {
   jobWorkers: boolean;
   /** TASKPORT_JOB_STALE_SECONDS: a running job silent this long is retried elsewhere. */
   jobStaleSeconds: number | undefined;
+  /** TASKPORT_LOCAL_FILES_ROOT: the folder local storages may read (unset: none allowed). */
+  localFilesRoot: string | undefined;
   admin: { email: string; password: string; token: string } | undefined;
 }
 
@@ -90,6 +92,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     apiOnly: env.TASKPORT_API_ONLY === "1" || env.TASKPORT_API_ONLY === "true",
     jobWorkers: !(env.TASKPORT_JOB_WORKERS === "0" || env.TASKPORT_JOB_WORKERS === "false"),
     jobStaleSeconds: positiveInt("TASKPORT_JOB_STALE_SECONDS", env.TASKPORT_JOB_STALE_SECONDS),
+    localFilesRoot: env.TASKPORT_LOCAL_FILES_ROOT
+      ? resolve(env.TASKPORT_LOCAL_FILES_ROOT)
+      : undefined,
     admin: email && password && token ? { email, password, token } : undefined,
   };
 }

@@ -14,6 +14,8 @@ export interface RestOptions {
   db: Db;
   /** Durable jobs (storage syncs, ...). */
   jobs?: JobSystem;
+  /** TASKPORT_LOCAL_FILES_ROOT: local folder storages must lie under it (unset: refused). */
+  localFilesRoot?: string;
   /** Signs personal access tokens and their access JWTs. */
   secretKey?: Uint8Array;
   maxBodyBytes: number;

@@ -16,6 +16,7 @@ import { metaRoutes } from "./meta";
 import { registerOpenApi } from "./openapi";
 import { projectRoutes } from "./projects";
 import { PLUMBING, type RestRoute, registerRoutes, zodValidatorCompiler } from "./route";
+import { storageRoutes } from "./storages";
 import { taskRoutes } from "./tasks";
 import { tokenRoutes } from "./tokens";
 import { userRoutes } from "./users";
@@ -27,6 +28,7 @@ export const ROUTES: readonly RestRoute[] = [
   ...projectRoutes,
   ...tokenRoutes,
   ...userRoutes,
+  ...storageRoutes,
   ...metaRoutes,
 ];
 

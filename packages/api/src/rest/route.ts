@@ -51,8 +51,16 @@ import { type FormFieldTypes, readBody } from "./body";
 import { described, type ErrorStatus, errorResponses } from "./schemas";
 
 export type Method = "GET" | "POST" | "PATCH" | "DELETE";
-export type Tag = "Tasks" | "Projects" | "Tokens" | "Users" | "Server";
-export const TAGS: readonly Tag[] = ["Tasks", "Projects", "Tokens", "Users", "Server"];
+export type Tag = "Tasks" | "Projects" | "Storages" | "Jobs" | "Tokens" | "Users" | "Server";
+export const TAGS: readonly Tag[] = [
+  "Tasks",
+  "Projects",
+  "Storages",
+  "Jobs",
+  "Tokens",
+  "Users",
+  "Server",
+];
 
 type Schema = z.ZodType | undefined;
 type Parsed<S extends Schema, Fallback = undefined> = S extends z.ZodType ? z.output<S> : Fallback;

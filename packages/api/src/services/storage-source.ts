@@ -17,6 +17,7 @@ import {
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { importStorages } from "../db/schema";
 import { validationError } from "../errors";
+import { PermanentJobError } from "../jobs/system";
 import { decryptCredentials } from "./storage-crypto";
 
 export type StorageRow = typeof importStorages.$inferSelect;
@@ -137,6 +138,7 @@ function s3Source(storage: StorageRow, options: SourceOptions): StorageSource {
   return {
     async *list(startAfter) {
       let token: string | undefined;
+      let previous = startAfter;
       do {
         const page = await client.send(
           new ListObjectsV2Command({
@@ -152,7 +154,15 @@ function s3Source(storage: StorageRow, options: SourceOptions): StorageSource {
         const objects: ListedObject[] = [];
         for (const item of contents) {
           const key = item.Key;
-          if (!key || key.endsWith("/") || !matches(key)) continue;
+          if (!key) continue;
+          // The sync walks stored keys beside the listing: a server that does not list in
+          // S3's order (UTF-8 bytes) would make present objects look deleted.
+          if (previous !== null && compareKeys(key, previous) <= 0)
+            throw new PermanentJobError(
+              `The server listed "${key}" after "${previous}": it does not list keys in S3's order (UTF-8 bytes), which syncing needs.`,
+            );
+          previous = key;
+          if (key.endsWith("/") || !matches(key)) continue;
           objects.push({ key, etag: item.ETag ?? "", size: item.Size ?? 0 });
         }
         const lastKey = contents.at(-1)?.Key;

@@ -25,6 +25,7 @@ import { projects, tasks } from "../db/schema";
 import { issuesError, notFound, validationError } from "../errors";
 import { keyedRequest, withIdempotency } from "./idempotency";
 import { checkPage, findProject, PROJECT_NOT_FOUND } from "./project";
+import { resolveStorageUrls } from "./storage-urls";
 import { insertTask } from "./task-writer";
 
 type TaskRow = typeof tasks.$inferSelect;
@@ -125,7 +126,8 @@ async function findTask(db: Db, actor: Actor, id: number) {
 export async function getTask(db: Db, actor: Actor, id: number): Promise<Task> {
   const found = await findTask(db, actor, id);
   if (!found) throw notFound(TASK_NOT_FOUND);
-  return toTask(found.task);
+  const [task] = await resolveStorageUrls(db, [toTask(found.task)]);
+  return task as Task;
 }
 
 export async function listTasks(
@@ -153,7 +155,8 @@ export async function listTasks(
       .where(eq(tasks.projectId, project.id)),
   ]);
   return {
-    tasks: rows.map(toTask),
+    // Media synced from a storage is served by URL (services/storage-urls.ts).
+    tasks: await resolveStorageUrls(db, rows.map(toTask)),
     total: project.taskNumber,
     total_annotations: sums?.annotations ?? 0,
     total_predictions: sums?.predictions ?? 0,
