@@ -53,6 +53,7 @@ async function call(
   method: string,
   path: string,
   json?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
 ): Promise<{ status: number; headers: Headers; text: string; body: any }> {
   const response = await fetch(`${base}${path}`, {
     method,

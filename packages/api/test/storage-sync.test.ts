@@ -43,7 +43,6 @@ afterAll(async () => {
 });
 
 const TEXT_CONFIG = '<View><Text name="text" value="$text"/></View>';
-const IMAGE_CONFIG = '<View><Image name="image" value="$image"/></View>';
 
 async function tenantWithProject(labelConfig = TEXT_CONFIG) {
   const tenant = await createTenant(database.db);
@@ -339,6 +338,21 @@ describe("S3 storages", () => {
     const rows = await projectTasks(project.id);
     expect(rows).toHaveLength(360);
     expect(rows.map((t) => t.innerId)).toEqual(Array.from({ length: 360 }, (_, i) => i + 1));
+  });
+
+  it("stops with a clear error when the server does not list keys in S3's order", async () => {
+    const { caller, project } = await tenantWithProject();
+    const bucket = await s3.createBucket();
+    // s3rver lists a folder walk: "a/b.json" before "a-c.json", where S3 lists "-" (0x2d)
+    // before "/" (0x2f). Taking that order would make present objects look deleted.
+    await s3.put(bucket, "a/b.json", JSON.stringify({ text: "nested" }));
+    await s3.put(bucket, "a-c.json", JSON.stringify({ text: "flat" }));
+    const storage = await s3Storage(caller, project.id, bucket, { recursive_scan: true });
+    const done = await syncAndWait(caller, storage.id);
+    expect(done.status).toBe("failed");
+    expect(done.traceback).toBe(
+      'The server listed "a-c.json" after "a/b.json": it does not list keys in S3\'s order (UTF-8 bytes), which syncing needs.',
+    );
   });
 
   it("hides a storage from other organizations", async () => {
