@@ -126,6 +126,8 @@ export type SyncError = z.infer<typeof SyncError>;
 /** A sync's progress: what it listed, and what it did with each task. */
 export const SyncProgress = z.object({
   phase: z.enum(["listing", "done"]),
+  /** Objects the sync expects to list: the folder's count, or what the last sync saw. */
+  objects_expected: z.number().int(),
   objects_listed: z.number().int(),
   objects_skipped: z.number().int(),
   tasks_created: z.number().int(),

@@ -34,6 +34,8 @@ export interface ListedPage {
   objects: ListedObject[];
   /** The last key the page covered (filtered out or not): the next page starts after it. */
   lastKey: string;
+  /** Objects left to list from this page on, when the source knows (a local folder does). */
+  remaining?: number;
 }
 
 export interface StorageSource {
@@ -265,7 +267,11 @@ function localSource(storage: StorageRow, options: SourceOptions): StorageSource
       }
       for (let i = start; i < files.length; i += pageSize) {
         const objects = files.slice(i, i + pageSize);
-        yield { objects, lastKey: (objects.at(-1) as ListedObject).key };
+        yield {
+          objects,
+          lastKey: (objects.at(-1) as ListedObject).key,
+          remaining: files.length - i,
+        };
       }
     },
     async read(key) {

@@ -71,6 +71,7 @@ type Progress = SyncProgress & { cursor: string | null };
 export function emptyProgress(): Progress {
   return {
     phase: "listing",
+    objects_expected: 0,
     objects_listed: 0,
     objects_skipped: 0,
     tasks_created: 0,
@@ -415,6 +416,13 @@ async function runSync(
   };
 
   let progress: Progress = { ...emptyProgress(), ...(context.progress as Partial<Progress>) };
+  if (progress.objects_listed === 0 && progress.cursor === null) {
+    const [known] = await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(storageObjects)
+      .where(eq(storageObjects.storageId, storage.id));
+    progress.objects_expected = known?.n ?? 0;
+  }
   let lastCommit = Date.now();
   /** Commits `write`'s changes with the progress they lead to (only once they are durable). */
   const save = async (write: (tx: Db, next: Progress) => Promise<void>) => {
@@ -428,6 +436,8 @@ async function runSync(
   };
 
   for await (const page of source.list(progress.cursor)) {
+    if (page.remaining !== undefined)
+      progress.objects_expected = progress.objects_listed + page.remaining;
     const known = await knownKeys(db, storage.id, progress.cursor, page.lastKey);
     const listed = new Set(page.objects.map((o) => o.key));
     const gone = [...known.keys()].filter((key) => !listed.has(key)).sort(compareKeys);

@@ -31,6 +31,9 @@ export default async function ProjectPage({ params }: { params: Promise<{ id: st
           <Link href={`/projects/${project.id}/import`} prefetch={false} className="btn">
             Import
           </Link>
+          <Link href={`/projects/${project.id}/storages`} prefetch={false} className="btn">
+            Cloud storage
+          </Link>
           <Link href={`/projects/${project.id}/edit`} className="btn">
             Edit
           </Link>
