@@ -66,6 +66,13 @@ export function s3ClientFor(endpoint: string): S3Client {
   });
 }
 
+/** The same, for other packages (reliability, bench): with the account's keys at hand. */
+export async function createS3Fixture(): Promise<
+  TestS3 & { accessKeyId: string; secretAccessKey: string }
+> {
+  return { ...(await startS3()), accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY };
+}
+
 export async function startS3(): Promise<TestS3> {
   let endpoint = process.env.TEST_S3_ENDPOINT;
   let stop = async () => {};
