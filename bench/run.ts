@@ -3,7 +3,8 @@
  * on this machine. Builds and starts the production server on a fresh PostgreSQL database,
  * seeds a tenant and projects, drives load from a separate process (autocannon), runs pgbench
  * and COPY for the same rows, and prints each figure beside its limit and the ratio. Imports
- * have their own benchmark (import.ts, `pnpm --filter @taskport/bench bench:import`).
+ * have their own benchmark (import.ts, `pnpm --filter @taskport/bench bench:import`), and so
+ * do storage syncs (storage.ts, `pnpm --filter @taskport/bench bench:storage`).
  *
  *   pnpm bench [--quick] [--json] [--no-build]
  *

@@ -48,7 +48,7 @@ export const SYNC_QUEUE = "storage-sync";
 export const SYNC_TICK_QUEUE = "storage-sync-tick";
 
 const MAX_ERRORS_KEPT = 100;
-const READ_CONCURRENCY = 16;
+const READ_CONCURRENCY = 64;
 /** Objects read and written per transaction, and the bytes they may add up to. */
 const BATCH_OBJECTS = 1000;
 const BATCH_BYTES = 16 * 1024 * 1024;
