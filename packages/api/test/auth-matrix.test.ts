@@ -97,6 +97,22 @@ const endpoints: Call[] = [
   ["GET", () => "/api/token/"],
   ["POST", () => "/api/token/"],
   ["POST", () => "/api/token/rotate/", () => ({ refresh: "x" })],
+  // Storages: other organizations get 404 in storage-sync.test.ts and storage-rest.test.ts.
+  ...(["s3", "localfiles"] as const).flatMap((type): Call[] => [
+    ["GET", () => `/api/storages/${type}/?project=${projectId}`],
+    ["POST", () => `/api/storages/${type}/`, () => ({ project: projectId, bucket: "b" })],
+    ["POST", () => `/api/storages/${type}/validate`, () => ({ project: projectId })],
+    ["GET", () => `/api/storages/${type}/1/`],
+    ["PATCH", () => `/api/storages/${type}/1/`, () => ({ title: "Taken" })],
+    ["DELETE", () => `/api/storages/${type}/1/`],
+    ["POST", () => `/api/storages/${type}/1/sync`],
+    ["POST", () => `/api/storages/${type}/1/cancel`],
+  ]),
+  ["GET", () => "/api/storages/types"],
+  ["GET", () => "/api/jobs/00000000-0000-4000-8000-000000000000/"],
+  ["POST", () => "/api/jobs/00000000-0000-4000-8000-000000000000/cancel"],
+  ["GET", () => `/api/tasks/${taskId}/resolve/?fileuri=czM6Ly9iL2s`],
+  ["GET", () => "/data/local-files/?d=a.jpg"],
 ];
 
 async function send([method, path, body]: Call, headers: Record<string, string>) {

@@ -164,6 +164,15 @@ describe("S3 storages", () => {
       code: "BAD_REQUEST",
       message: expect.stringMatching(/^regex_filter: Invalid regular expression/),
     });
+    await expect(
+      s3Storage(caller, project.id, bucket, { s3_endpoint: "http://127.0.0.1:1" }),
+    ).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(/^Cannot reach http:\/\/127\.0\.0\.1:1: /),
+    });
+    await expect(
+      s3Storage(caller, project.id, bucket, { s3_endpoint: "http://[not-a-host" }),
+    ).rejects.toMatchObject({ code: "BAD_REQUEST" });
     const listed = await caller.storage.list({ type: "s3", project: project.id });
     expect(listed.map((s) => s.id)).toEqual([storage.id]);
   });

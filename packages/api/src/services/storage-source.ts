@@ -15,6 +15,7 @@ import {
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { TRPCError } from "@trpc/server";
 import type { importStorages } from "../db/schema";
 import { validationError } from "../errors";
 import { PermanentJobError } from "../jobs/system";
@@ -190,9 +191,8 @@ function s3Source(storage: StorageRow, options: SourceOptions): StorageSource {
           await client.send(new HeadBucketCommand({ Bucket: bucket }));
         }
       } catch (error) {
-        if (error instanceof S3ServiceException || !(error as { code?: string }).code)
-          throw s3Error(storage, error);
-        throw error;
+        if (error instanceof TRPCError) throw error;
+        throw s3Error(storage, error);
       }
     },
   };

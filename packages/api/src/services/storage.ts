@@ -264,11 +264,18 @@ async function checkConnection(
   row: Omit<StorageRow, "id" | "createdAt" | "updatedAt">,
   settings: StorageSettings,
 ): Promise<void> {
-  const source = openSource(
-    { ...row, id: 0, createdAt: new Date(), updatedAt: new Date() },
-    settings,
-  );
-  await source.validate();
+  try {
+    const source = openSource(
+      { ...row, id: 0, createdAt: new Date(), updatedAt: new Date() },
+      settings,
+    );
+    await source.validate();
+  } catch (error) {
+    if (error instanceof TRPCError) throw error;
+    // Whatever else the settings lead to (an endpoint the client cannot use, say) is the
+    // caller's to fix, and said so, rather than a server error.
+    throw validationError({}, [`The storage cannot be read: ${(error as Error).message}`]);
+  }
 }
 
 export async function createStorage(
@@ -389,7 +396,7 @@ export async function syncStorage(
   const { storage } = await requireStorage(db, actor, type, id);
   if (!storage.synchronizable)
     throw validationError({}, [`Storage ${storage.id} is not synchronizable`]);
-  await openSource(storage, settings).validate();
+  await checkConnection(storage, settings);
   await enqueueSync(db, jobsSystem, storage, actor.userId, actor.organizationId);
   return getStorage(db, actor, type, id);
 }
