@@ -118,7 +118,11 @@ function storageRoutesOf(type: StorageType): RestRoute[] {
       tag: "Storages",
       body: bodies.create,
       forms: FORM_FIELDS,
-      success: { status: 201, description: "The storage, credentials left out.", schema: StorageOut },
+      success: {
+        status: 201,
+        description: "The storage, credentials left out.",
+        schema: StorageOut,
+      },
       errors: [400, 401, 404, 415],
       handler: ({ db, actor, body, options }) =>
         createStorage(db, settingsOf(options), actor, type, body),
