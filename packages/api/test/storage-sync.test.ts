@@ -12,6 +12,7 @@ import { importStorages, projects, storageLinks, storageObjects, tasks } from ".
 import { createCaller, createTRPCContext } from "../src/index";
 import type { JobSystem } from "../src/jobs";
 import { createJobSystem } from "../src/jobs/queues";
+import { SYNC_TICK_QUEUE, syncTickDefinition } from "../src/services/storage-sync";
 import { createTestDatabase, type TestDatabase } from "./support/db";
 import { createTenant } from "./support/fixtures";
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3, type TestS3 } from "./support/s3";
@@ -362,6 +363,47 @@ describe("S3 storages", () => {
     expect(done.traceback).toBe(
       'The server listed "a-c.json" after "a/b.json": it does not list keys in S3\'s order (UTF-8 bytes), which syncing needs.',
     );
+  });
+
+  it("syncs storages with an interval once it has passed since their last sync, and no others", async () => {
+    const { caller, project } = await tenantWithProject();
+    const bucket = await s3.createBucket();
+    await s3.put(bucket, key(1), JSON.stringify({ text: "periodic" }));
+    const periodic = await s3Storage(caller, project.id, bucket, { sync_interval_minutes: 5 });
+    const manual = await s3Storage(caller, project.id, bucket);
+    const tick = syncTickDefinition(database.db, () => jobs);
+    const runTick = () =>
+      tick.handler({
+        id: "tick",
+        queue: SYNC_TICK_QUEUE,
+        data: {},
+        organizationId: null,
+        attempt: 1,
+        progress: {},
+        signal: new AbortController().signal,
+        commit: async () => {},
+        setProgress: async () => {},
+      });
+    // Never synced: due at once.
+    await runTick();
+    const first = await caller.storage.byId({ type: "s3", id: periodic.id });
+    expect(first.last_sync_job).toBeTruthy();
+    expect((await caller.storage.byId({ type: "s3", id: manual.id })).last_sync_job).toBeNull();
+    // Asking for a sync now answers the tick's (one unfinished sync per storage).
+    const done = await syncAndWait(caller, periodic.id);
+    expect(done).toMatchObject({ status: "completed", last_sync_job: first.last_sync_job });
+    // Synced a minute ago: not due; six minutes ago: due.
+    await runTick();
+    expect((await caller.storage.byId({ type: "s3", id: periodic.id })).last_sync_job).toBe(
+      done.last_sync_job,
+    );
+    await database.db.execute(
+      sql`update jobs set finished_at = now() - interval '6 minutes' where id = ${done.last_sync_job}`,
+    );
+    await runTick();
+    const next = await caller.storage.byId({ type: "s3", id: periodic.id });
+    expect(next.last_sync_job).not.toBe(done.last_sync_job);
+    expect((await caller.storage.byId({ type: "s3", id: manual.id })).last_sync_job).toBeNull();
   });
 
   it("hides a storage from other organizations", async () => {

@@ -3,7 +3,7 @@
  * a free port with a fresh embedded database, and stops it (the whole process group) after.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -21,6 +21,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseURL: string;
     adminToken: string;
+    /** TASKPORT_LOCAL_FILES_ROOT of the server under test (local folder storages). */
+    localFilesRoot: string;
   }
 }
 
@@ -65,6 +67,8 @@ export default async function setup(project: TestProject) {
     });
   }
   const dataDir = mkdtempSync(join(tmpdir(), "taskport-e2e-"));
+  const localFilesRoot = join(dataDir, "files");
+  mkdirSync(localFilesRoot);
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
   let output = "";
@@ -86,6 +90,7 @@ export default async function setup(project: TestProject) {
         TASKPORT_ADMIN_EMAIL: ADMIN.email,
         TASKPORT_ADMIN_PASSWORD: ADMIN.password,
         TASKPORT_ADMIN_TOKEN: ADMIN.token,
+        TASKPORT_LOCAL_FILES_ROOT: localFilesRoot,
       },
     },
   );
@@ -98,6 +103,7 @@ export default async function setup(project: TestProject) {
   await waitForHealth(baseURL, child, () => output);
   project.provide("baseURL", baseURL);
   project.provide("adminToken", ADMIN.token);
+  project.provide("localFilesRoot", localFilesRoot);
 
   return async () => {
     if (child.pid && child.exitCode === null) {
