@@ -13,9 +13,9 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { createApiToken, createUserWithOrganization } from "@taskport/api";
+import { createToken, createUserWithOrganization } from "@taskport/api";
 import { createPostgresDb, migratePostgres } from "@taskport/api/db";
-import { createS3Fixture } from "@taskport/api/test-support/s3";
+import { createS3Fixture } from "@taskport/api/test-support";
 import Table from "cli-table3";
 import postgres from "postgres";
 
@@ -150,10 +150,12 @@ export async function storageBench(options: {
       email: `bench-${Date.now()}@example.com`,
       password: "bench-password-123",
     });
-    const { token } = await createApiToken(db, {
-      userId: user.id,
-      organizationId: user.organizationId,
-    });
+    const { token } = await createToken(
+      db,
+      { userId: user.id, organizationId: user.organizationId },
+      { name: "bench", kind: "key" },
+      undefined,
+    );
     await db.$close();
 
     log(`putting ${n} JSON objects and ${n} media objects into s3rver...`);
