@@ -10,6 +10,7 @@ import type { Db } from "../db/client";
 import { tasks } from "../db/schema";
 import { notFound } from "../errors";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
+import { resolveStorageUrls } from "./storage-urls";
 import { toTask } from "./task";
 
 /** Which tasks of the project: all but some, or only some (Label Studio's `selectedItems`). */
@@ -131,11 +132,15 @@ type TaskRow = typeof tasks.$inferSelect;
 
 /** Tasks in the list's shape, `fields` applied (annotations and predictions only with `all`). */
 async function serialize(
-  _db: Db,
+  db: Db,
   rows: TaskRow[],
   _withLists: boolean,
 ): Promise<Record<string, unknown>[]> {
-  return rows.map((row) => toTask(row));
+  // Media synced from a storage is served by URL (services/storage-urls.ts).
+  return resolveStorageUrls(
+    db,
+    rows.map((row) => toTask(row)),
+  );
 }
 
 /** The Data Manager's task list of a project (Label Studio's `GET /api/tasks/?project=`). */
