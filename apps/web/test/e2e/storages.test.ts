@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchBrowser } from "./browser";
+import { ADMIN } from "./server";
 
 const baseURL = inject("baseURL");
 const localFilesRoot = inject("localFilesRoot");
@@ -40,11 +41,12 @@ describe("cloud storage page", () => {
         JSON.stringify({ text: `review ${i}` }),
       );
     }
-    await page.goto("/signup");
-    await page.getByLabel("Email").fill("grace@example.com");
-    await page.getByLabel("Password").fill("correct-horse-battery");
-    await page.getByRole("button", { name: "Sign up" }).click();
-    await page.waitForURL("**/projects");
+    // The server's admin (its organization is the tenant here): one login, no new account.
+    await page.goto("/login");
+    await page.getByLabel("Email").fill(ADMIN.email);
+    await page.getByLabel("Password").fill(ADMIN.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.waitForURL("**/projects", { timeout: 60_000 });
     await page.goto("/projects/new");
     await page.getByLabel("Title").fill("Synced reviews");
     await page.getByLabel(/Label config/).fill('<View><Text name="text" value="$text"/></View>');
