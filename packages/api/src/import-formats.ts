@@ -19,9 +19,24 @@ export class ImportFormatError extends Error {
   override name = "ImportFormatError";
 }
 
+/**
+ * A file name's extension as Python's `os.path.splitext` finds it (Label Studio's reading):
+ * from the last dot of the base name, leading dots excluded; `""` when there is none.
+ */
+export function extensionOf(name: string): string {
+  const base = name.slice(Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1);
+  const start = base.length - base.replace(/^\.+/, "").length;
+  const dot = base.lastIndexOf(".");
+  return dot > start ? base.slice(dot) : "";
+}
+
+/** Label Studio's answer to a file it does not import: `.exe extension is not supported`. */
+export function unsupportedExtension(name: string): string {
+  return `${extensionOf(name)} extension is not supported`;
+}
+
 export function formatOfFileName(name: string): ImportFormat | null {
-  const match = /\.([a-z0-9]+)$/i.exec(name.trim());
-  const ext = match?.[1]?.toLowerCase();
+  const ext = extensionOf(name.trim()).slice(1).toLowerCase();
   if (ext === "ndjson") return "jsonl";
   return IMPORT_FORMATS.find((f) => f === ext) ?? null;
 }
@@ -185,4 +200,58 @@ async function* readDelimited(
   } finally {
     parser.destroy();
   }
+}
+
+/**
+ * The data keys of a file's first item, as Label Studio reads them for `data_columns`: a row
+ * of a table or text file is the data itself; a JSON item's `data` when it is a non-empty
+ * object, else the item itself.
+ */
+export function dataKeysOf(item: unknown, format: ImportFormat): string[] {
+  if (item === null || typeof item !== "object" || Array.isArray(item)) return [];
+  if (format !== "json" && format !== "jsonl") return Object.keys(item);
+  const data = (item as Record<string, unknown>).data;
+  if (data !== null && typeof data === "object" && !Array.isArray(data)) {
+    const keys = Object.keys(data);
+    if (keys.length > 0) return keys;
+  }
+  return Object.keys(item);
+}
+
+/**
+ * Label Studio's `data_columns` of a file import: the keys of each file's first task, kept
+ * when files share some (their intersection), refused with its message when a file shares
+ * none. An import of bodies has none.
+ */
+export class FileColumns {
+  private common: string[] = [];
+
+  /** Adds a file's first keys; answers Label Studio's message when they clash. */
+  add(keys: readonly string[], file: string): string | null {
+    if (this.common.length === 0) {
+      this.common = [...keys];
+      return null;
+    }
+    const shared = this.common.filter((key) => keys.includes(key));
+    if (shared.length === 0) return inconsistency(keys, this.common, file);
+    this.common = shared;
+    return null;
+  }
+
+  list(): string[] {
+    return [...this.common].sort();
+  }
+}
+
+function inconsistency(fresh: readonly string[], old: readonly string[], file: string): string {
+  const freshList = fresh.join(",");
+  const oldList = old.join(",");
+  const prefix = "You're trying to import inconsistent data:\n";
+  if (freshList === UNDEFINED_DATA_KEY) {
+    return `${prefix}uploading a single file ${file} clashes with data key(s) found from other files:\n"${oldList}"`;
+  }
+  if (oldList === UNDEFINED_DATA_KEY) {
+    return `${prefix}uploading tabular data from ${file} with data key(s) ${freshList}, clashes with other raw binary files (images, audios, etc.)`;
+  }
+  return `${prefix}uploading tabular data from "${file}" with data key(s) "${freshList}", clashes with data key(s) found from other files:\n"${oldList}"`;
 }

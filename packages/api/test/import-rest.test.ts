@@ -96,7 +96,9 @@ describe("POST /api/projects/{id}/import", () => {
       prediction_count: 1,
       file_upload_ids: [],
       could_be_tasks_list: false,
-      data_columns: ["text"],
+      // A body has no files: Label Studio answers two empty lists.
+      found_formats: [],
+      data_columns: [],
     });
     expect(typeof answer.body.duration).toBe("number");
     const rows = await taskData();
@@ -112,6 +114,29 @@ describe("POST /api/projects/{id}/import", () => {
       [3, { text: "c" }],
     ]);
     expect(rows).toHaveLength(2);
+  });
+
+  it("data_columns: the first task's keys of each file, shared by every file, else Label Studio's clash", async () => {
+    const form = new FormData();
+    form.append("a", new Blob(['[{"data": {"text": "x", "extra": 1}}, {"text": "y"}]']), "a.json");
+    form.append("b", new Blob(["text,extra,more\nz,1,2\n"]), "b.csv");
+    const answer = await post(`/api/projects/${projectId}/import`, form);
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({
+      task_count: 3,
+      found_formats: { ".json": 1, ".csv": 1 },
+      data_columns: ["extra", "text"],
+    });
+
+    const clash = new FormData();
+    clash.append("a", new Blob(["text,lang\nx,en\n"]), "a.csv");
+    clash.append("b", new Blob(['[{"other": 1}]']), "b.json");
+    const refused = await post(`/api/projects/${projectId}/import`, clash);
+    expect(refused.status).toBe(400);
+    expect(refused.body.validation_errors.non_field_errors).toEqual([
+      'You\'re trying to import inconsistent data:\nuploading tabular data from "b.json" with data key(s) "other", clashes with data key(s) found from other files:\n"text,lang"',
+    ]);
+    expect((await taskData()).length).toBe(3);
   });
 
   it("imports multipart files of several formats, each with its file_upload", async () => {
@@ -156,13 +181,28 @@ describe("POST /api/projects/{id}/import", () => {
       },
     });
     expect(await taskData()).toEqual([]);
-    const form = new FormData();
-    form.append("file", new Blob(["<xml/>"]), "tasks.xml");
-    const unsupported = await post(`/api/projects/${projectId}/import`, form);
-    expect(unsupported.status).toBe(400);
-    expect(unsupported.body.validation_errors.non_field_errors[0]).toMatch(
-      /^Unsupported file format of "tasks\.xml"/,
-    );
+    // Label Studio's message: the extension as os.path.splitext finds it, case kept.
+    for (const [name, message] of [
+      ["tasks.EXE", ".EXE extension is not supported"],
+      ["archive.tar.gz", ".gz extension is not supported"],
+      ["README", " extension is not supported"],
+      [".bashrc", " extension is not supported"],
+    ]) {
+      const form = new FormData();
+      form.append("file", new Blob(['{"text": "a"}']), name);
+      const unsupported = await post(`/api/projects/${projectId}/import`, form);
+      expect(unsupported.status).toBe(400);
+      expect(unsupported.body.validation_errors).toEqual({ non_field_errors: [message] });
+    }
+    // Refused before any file is kept, even after a good one.
+    const mixed = new FormData();
+    mixed.append("good", new Blob(['{"text": "a"}']), "good.json");
+    mixed.append("bad", new Blob(["x"]), "bad.bin");
+    const refused = await post(`/api/projects/${projectId}/import`, mixed);
+    expect(refused.status).toBe(400);
+    expect(refused.body.validation_errors.non_field_errors).toEqual([
+      ".bin extension is not supported",
+    ]);
     const invalid = await post(`/api/projects/${projectId}/import`, '[{"text": "a"},', {
       "content-type": "application/json",
     });

@@ -111,8 +111,8 @@ describe("task.import", () => {
       prediction_count: 3,
       file_upload_ids: [],
       could_be_tasks_list: false,
-      found_formats: {},
-      data_columns: ["text"],
+      found_formats: [],
+      data_columns: [],
     });
     const rows = await projectTasks();
     expect(result.task_ids).toEqual(rows.map((r) => r.id));
@@ -360,9 +360,12 @@ describe("import formats", () => {
   it("several files in one request: each its own upload row, numbered in order", async () => {
     const result = await importTasks(tdb.db, tenant.actor, {
       project: projectId,
-      sources: [fileSource("text\na\n", "csv", "one.csv"), fileSource("b\nc\n", "txt", "two.txt")],
+      sources: [
+        fileSource("text\na\n", "csv", "one.csv"),
+        fileSource("text\nb\nc\n", "tsv", "two.tsv"),
+      ],
     });
-    expect(result).toMatchObject({ task_count: 3, found_formats: { ".csv": 1, ".txt": 1 } });
+    expect(result).toMatchObject({ task_count: 3, found_formats: { ".csv": 1, ".tsv": 1 } });
     const rows = await projectTasks();
     expect(rows.map((r) => [r.innerId, r.fileUploadId])).toEqual([
       [1, result.file_upload_ids[0]],

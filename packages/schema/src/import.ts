@@ -43,8 +43,12 @@ export const ImportResult = z.object({
   duration: z.number(),
   file_upload_ids: z.array(z.number().int()),
   could_be_tasks_list: z.boolean(),
-  /** File extensions (".csv") and how many files of each the request held. */
-  found_formats: z.record(z.string(), z.number().int()),
+  /**
+   * File extensions (".csv") and how many files of each the request held; `[]` for an import
+   * of a body, as Label Studio answers.
+   */
+  found_formats: z.union([z.tuple([]), z.record(z.string(), z.number().int())]),
+  /** The data keys of each file's first task that every file shares; `[]` for a body. */
   data_columns: z.array(z.string()),
   task_ids: z.array(z.number().int()).optional(),
 });

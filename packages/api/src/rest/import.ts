@@ -12,7 +12,12 @@ import { TRPCError } from "@trpc/server";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import { validationError } from "../errors";
-import { formatOfFileName, type ImportFormat, readItems } from "../import-formats";
+import {
+  formatOfFileName,
+  type ImportFormat,
+  readItems,
+  unsupportedExtension,
+} from "../import-formats";
 import { DEFAULT_MAX_IMPORT_BYTES, type ImportSource, importTasks } from "../services/import";
 import { ProjectPath } from "./projects";
 import { route } from "./route";
@@ -61,9 +66,7 @@ async function* bodyParts(
       if (part.type !== "file") continue;
       const format = formatOfFileName(part.filename);
       if (!format) {
-        throw validationError({}, [
-          `Unsupported file format of "${part.filename}": import .json, .jsonl, .csv, .tsv or .txt files.`,
-        ]);
+        throw validationError({}, [unsupportedExtension(part.filename)]);
       }
       hash?.update(`\0file\0${part.filename}\0`);
       const counter = { n: 0 };

@@ -25,7 +25,13 @@ import { selectList } from "../db/insert-select";
 import { annotations, fileUploads, predictions, projects, tasks, users } from "../db/schema";
 import { transactionDb } from "../db/transaction";
 import { notFound, validationError } from "../errors";
-import { couldBeTasksList, type ImportFormat, ImportFormatError } from "../import-formats";
+import {
+  couldBeTasksList,
+  dataKeysOf,
+  FileColumns,
+  type ImportFormat,
+  ImportFormatError,
+} from "../import-formats";
 import { type IdempotencyRequest, withIdempotency } from "./idempotency";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { objectTagsOf } from "./task";
@@ -42,6 +48,8 @@ const BATCH_BYTES = 16 * 1024 * 1024;
 export interface ImportFile {
   name: string;
   format: ImportFormat;
+  /** The extension as found in `found_formats` (`.png`); `.{format}` when unset. */
+  extension?: string;
   /** Bytes read from the file, asked once it has been read whole. */
   size?: () => number;
 }
@@ -248,11 +256,12 @@ class ImportRun {
   private readonly errors: string[] = [];
   private readonly taskIds: number[] = [];
   private readonly fileUploadIds: number[] = [];
-  private readonly foundFormats: Record<string, number> = {};
+  /** Label Studio's `found_formats`: `[]` until a file is read, then each extension's count. */
+  private foundFormats: Record<string, number> | [] = [];
   private readonly objectTags: ObjectTag[];
   private readonly undefinedKey: string;
   private readonly target: { id: number; overlap: number };
-  private columns: Set<string> | null = null;
+  private readonly columns = new FileColumns();
   private couldBeList = false;
   private index = 0;
   private annotationCount = 0;
@@ -279,8 +288,14 @@ class ImportRun {
 
   async read(source: ImportSource): Promise<void> {
     await this.openFile(source.file);
+    let first = source.file !== undefined;
     try {
       for await (const item of source.items) {
+        if (first && source.file) {
+          const clash = this.columns.add(dataKeysOf(item, source.file.format), source.file.name);
+          if (clash) throw validationError({}, [clash]);
+          first = false;
+        }
         this.accept(item);
         if (this.stopped) return;
         if (this.batch.length >= BATCH_TASKS || this.batchBytes >= BATCH_BYTES) await this.flush();
@@ -300,8 +315,10 @@ class ImportRun {
   private async openFile(file: ImportFile | undefined): Promise<void> {
     this.fileUploadId = null;
     if (!file) return;
-    const ext = `.${file.format}`;
-    this.foundFormats[ext] = (this.foundFormats[ext] ?? 0) + 1;
+    const ext = file.extension ?? `.${file.format}`;
+    const formats = Array.isArray(this.foundFormats) ? {} : this.foundFormats;
+    formats[ext] = (formats[ext] ?? 0) + 1;
+    this.foundFormats = formats;
     this.couldBeList ||= couldBeTasksList(file.format);
     if (!this.tx) return;
     const [upload] = await this.tx
@@ -341,7 +358,6 @@ class ImportRun {
       const task = checked.value;
       this.annotationCount += task.annotations.length;
       this.predictionCount += task.predictions.length;
-      this.keepCommonColumns(task.data);
       if (this.tx) {
         this.batch.push(task);
         // Cut by size too: a few thousand large tasks must not become one huge statement.
@@ -349,16 +365,6 @@ class ImportRun {
       }
     }
     this.index++;
-  }
-
-  /** Label Studio's `data_columns`: the data keys every task has. */
-  private keepCommonColumns(data: Record<string, unknown>): void {
-    const keys = Object.keys(data);
-    if (this.columns === null) this.columns = new Set(keys);
-    if (this.columns.size > 0 && this.columns.size !== keys.length) {
-      const here = new Set(keys);
-      for (const key of this.columns) if (!here.has(key)) this.columns.delete(key);
-    }
   }
 
   private async flush(): Promise<void> {
@@ -393,7 +399,7 @@ class ImportRun {
       file_upload_ids: this.fileUploadIds,
       could_be_tasks_list: this.couldBeList,
       found_formats: this.foundFormats,
-      data_columns: [...(this.columns ?? [])].sort(),
+      data_columns: this.columns.list(),
     };
     if (this.returnTaskIds) result.task_ids = this.taskIds;
     return result;
