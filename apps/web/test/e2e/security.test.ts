@@ -1,0 +1,81 @@
+/**
+ * What the pages promise a browser: after logging in, only a path on this site (the login page
+ * and the login form alike, as the form posts without JavaScript).
+ */
+import { describe, expect, inject, it } from "vitest";
+import { ADMIN } from "./server";
+
+const baseURL = inject("baseURL");
+
+function unescapeHtml(text: string): string {
+  return text
+    .replaceAll("&quot;", '"')
+    .replaceAll("&#x27;", "'")
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&");
+}
+
+/** The login form's fields as the server rendered them (React's action fields included). */
+async function loginForm(cookie?: string): Promise<Map<string, string>> {
+  const res = await fetch(`${baseURL}/login`, { headers: cookie ? { cookie } : {} });
+  expect(res.status).toBe(200);
+  const html = await res.text();
+  const form = /<form[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? "";
+  const fields = new Map<string, string>();
+  for (const [, attributes = ""] of form.matchAll(/<input([^>]*)>/g)) {
+    if (!/type="hidden"/.test(attributes)) continue;
+    const name = /name="([^"]*)"/.exec(attributes)?.[1];
+    if (name)
+      fields.set(unescapeHtml(name), unescapeHtml(/value="([^"]*)"/.exec(attributes)?.[1] ?? ""));
+  }
+  return fields;
+}
+
+/** Posts the login form as a browser without JavaScript does, with `next` as given. */
+async function postLogin(next: string): Promise<Response> {
+  const body = new FormData();
+  for (const [name, value] of await loginForm()) body.set(name, value);
+  body.set("email", ADMIN.email);
+  body.set("password", ADMIN.password);
+  body.set("next", next);
+  return fetch(`${baseURL}/login`, {
+    method: "POST",
+    body,
+    redirect: "manual",
+    headers: { origin: baseURL },
+  });
+}
+
+function sessionCookie(res: Response): string {
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith("taskport_session="));
+  expect(cookie).toBeDefined();
+  return (cookie ?? "").split(";")[0] ?? "";
+}
+
+const HOSTILE = ["/\t/evil.example/phish", "/\\evil.example", "//evil.example", "/\n/evil.example"];
+
+describe("after logging in", () => {
+  it("the login form goes only to a path on this site", async () => {
+    for (const next of HOSTILE) {
+      const res = await postLogin(next);
+      expect(res.status, JSON.stringify(next)).toBe(303);
+      expect(res.headers.get("location"), JSON.stringify(next)).toBe("/projects");
+    }
+    const fine = await postLogin("/tokens?x=1");
+    expect(fine.status).toBe(303);
+    expect(fine.headers.get("location")).toBe("/tokens?x=1");
+  });
+
+  it("the login page sends a logged-in user only to a path on this site", async () => {
+    const cookie = sessionCookie(await postLogin("/projects"));
+    for (const next of HOSTILE) {
+      const res = await fetch(`${baseURL}/login?next=${encodeURIComponent(next)}`, {
+        headers: { cookie },
+        redirect: "manual",
+      });
+      expect(res.status, JSON.stringify(next)).toBe(307);
+      expect(res.headers.get("location"), JSON.stringify(next)).toBe("/projects");
+    }
+  });
+});
