@@ -1,177 +1,245 @@
 /**
- * Import benchmark on PostgreSQL. Prints figures, asserts nothing but the absence of
- * duplicates. In one run, on a fresh database of the server named by BENCH_DATABASE_URL (or
- * TEST_DATABASE_URL), with the same N rows each time:
- *   1. the import service in-process (one request, one transaction, rows streamed from a file);
- *   2. `taskport import` of a JSONL file over HTTP (chunks with idempotency keys) against an
- *      API server in this process, whose peak RSS is sampled during the import;
- *   3. the same command again (every chunk a replay: nothing may be created);
- *   4. PostgreSQL's own `COPY ... FROM STDIN` of the same rows into the same table.
- *
- *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
- *     pnpm --filter @taskport/bench bench:import [--tasks 100000]
+ * The import part of `pnpm bench` (`pnpm bench --part import`), on an API-only server
+ * (TASKPORT_API_ONLY=1) in its own process:
+ *   1. one JSON request of N tasks (POST /api/projects/{id}/import);
+ *   2. `psql \copy` of a file prepared beforehand with exactly the rows that import writes,
+ *      into a scratch table made LIKE tasks INCLUDING ALL (columns, defaults, indexes) with the
+ *      project foreign key: the database's own limit for those rows (median of three);
+ *   3. single creates into the same project while the same import runs (their p99 and
+ *      errors), then a check that the project's inner_ids are 1..n with no gap;
+ *   4. one multipart upload of a JSONL file of M tasks, with the server's peak resident
+ *      memory, against `psql \copy` of its rows.
  */
-import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+
+import { once } from "node:events";
+import { createWriteStream, openAsBlob } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { pipeline } from "node:stream/promises";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import {
-  createCaller,
-  createToken,
-  createTRPCContext,
-  createUserWithOrganization,
-  importTasks,
-} from "@taskport/api";
-import { createPostgresDb, migratePostgres } from "@taskport/api/db";
-import { createApiHandler } from "@taskport/api/http";
-import { readItems } from "@taskport/api/import-formats";
 import postgres from "postgres";
+import {
+  type BenchConfig,
+  loadUntilStopped,
+  median,
+  psql,
+  type Report,
+  type Seeded,
+  sampleRss,
+  startTaskport,
+} from "./common";
 
-const { values } = parseArgs({ options: { tasks: { type: "string", default: "100000" } } });
-const N = Number(values.tasks);
-const baseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-if (!baseUrl)
-  throw new Error("Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a PostgreSQL server.");
-const BIN = fileURLToPath(new URL("../apps/cli/bin/taskport.mjs", import.meta.url));
+type Cleanups = (() => Promise<void>)[];
 
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+/** The data of the i-th imported task. */
+const taskData = (i: number) => ({
+  text: `Review ${i}: the product arrived on time and works as described, five stars.`,
+  rating: i % 5,
+  source: "bench",
+});
 
-/** Peak RSS of this process while `work` runs, sampled every 50 ms. */
-async function withPeakRss<T>(
-  work: () => Promise<T>,
-): Promise<{ value: T; peak: number; seconds: number }> {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 50);
-  const started = performance.now();
-  try {
-    const value = await work();
-    return { value, peak, seconds: (performance.now() - started) / 1000 };
-  } finally {
-    clearInterval(timer);
+async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
+  const out = createWriteStream(file);
+  let chunk = "";
+  for (const line of lines) {
+    chunk += line;
+    if (chunk.length > 1 << 20) {
+      if (!out.write(chunk)) await once(out, "drain");
+      chunk = "";
+    }
+  }
+  out.end(chunk);
+  await once(out, "finish");
+}
+
+/**
+ * The rows an import of `n` tasks writes into `tasks`, as CSV for `\copy`: the columns it
+ * sets (project, inner_id, data, meta, overlap, creator); the others take their defaults.
+ */
+function* copyRows(n: number, project: number, userId: number): Generator<string> {
+  for (let i = 0; i < n; i++) {
+    const data = JSON.stringify(taskData(i)).replaceAll('"', '""');
+    yield `${project},${i + 1},"${data}",{},1,${userId}\n`;
   }
 }
 
-function run(args: string[], env: Record<string, string>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, ...env } },
-      (error) => (error ? reject(error) : resolve()),
-    );
-    child.stderr?.pipe(process.stderr);
-  });
-}
+export async function measureImports(
+  config: BenchConfig,
+  seeded: Seeded,
+  report: Report,
+  cleanups: Cleanups,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "taskport-bench-import-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const N = config.tasks;
+  const M = config.bigTasks;
 
-const name = `taskport_bench_${randomBytes(4).toString("hex")}`;
-const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
-await admin.unsafe(`create database ${name}`);
-const url = new URL(baseUrl);
-url.pathname = `/${name}`;
-const dir = await mkdtemp(join(tmpdir(), "taskport-bench-"));
-try {
-  await migratePostgres(url.toString());
-  const db = createPostgresDb(url.toString(), { max: 10 });
-  const raw = postgres(url.toString(), { max: 1, onnotice: () => {} });
-  const user = await createUserWithOrganization(db, {
-    email: "bench@example.com",
-    password: "bench password",
-  });
-  const actor = { userId: user.id, organizationId: user.organizationId };
-  const { token } = await createToken(db, actor, { name: "bench", kind: "key" }, undefined);
-  const caller = createCaller(createTRPCContext({ db, headers: {}, actor }));
-  const config = '<View><Text name="text" value="$text"/><Rating name="r" toName="text"/></View>';
-  const [service, cli, copy] = await Promise.all(
-    ["service", "cli", "copy"].map((title) =>
-      caller.project.create({ title, label_config: config }),
-    ),
-  );
-  if (!service || !cli || !copy) throw new Error("projects were not created");
-
-  const file = join(dir, "tasks.jsonl");
-  await pipeline(
+  report.log(`preparing the files (${N} tasks as JSON, ${M} as JSONL, and their rows as CSV)...`);
+  const jsonFile = join(dir, "tasks.json");
+  await writeLines(
+    jsonFile,
     (function* () {
-      for (let i = 0; i < N; i++)
-        yield `${JSON.stringify({ text: `Review ${i}: the product arrived on time and works as described, five stars.`, rating: i % 5, source: "bench" })}\n`;
+      yield "[";
+      for (let i = 0; i < N; i++) yield `${i ? "," : ""}${JSON.stringify({ data: taskData(i) })}`;
+      yield "]";
     })(),
-    createWriteStream(file),
   );
-
-  console.log(
-    `PostgreSQL ${(await raw`show server_version`)[0]?.server_version}, ${N.toLocaleString("en-US")} tasks (${file})`,
-  );
-  const rss0 = process.memoryUsage.rss();
-
-  const inProcess = await withPeakRss(() =>
-    importTasks(db, actor, {
-      project: service.id,
-      sources: [{ items: readItems(createReadStream(file), "jsonl") }],
-    }),
-  );
-
-  const api = await createApiHandler({ db, logError: (id, e) => console.error(id, e) });
-  const server = createServer(api.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const env = { TASKPORT_URL: base, TASKPORT_TOKEN: token };
-  const overHttp = await withPeakRss(() => run(["import", file, "--project", String(cli.id)], env));
-  const replay = await withPeakRss(() => run(["import", file, "--project", String(cli.id)], env));
-  await new Promise((resolve) => server.close(resolve));
-  await api.close();
-
-  const [counted] =
-    await raw`select count(*)::int as n, count(distinct inner_id)::int as d, max(inner_id)::int as m from tasks where project_id = ${cli.id}`;
-  if (counted?.n !== N || counted.d !== N || counted.m !== N)
-    throw new Error(`duplicates or gaps after the re-run: ${JSON.stringify(counted)}`);
-
-  // COPY of the same rows into the same table (same columns the import fills), in CSV.
-  const copyStarted = performance.now();
-  const writable =
-    await raw`copy tasks (project_id, inner_id, data, meta, overlap, created_by) from stdin with (format csv)`.writable();
-  let innerId = 0;
-  await pipeline(
-    (async function* () {
-      for await (const line of createInterface({ input: createReadStream(file) })) {
-        innerId++;
-        yield `${copy.id},${innerId},"${line.replaceAll('"', '""')}",{},1,${actor.userId}\n`;
-      }
+  const jsonlFile = join(dir, "tasks.jsonl");
+  await writeLines(
+    jsonlFile,
+    (function* () {
+      for (let i = 0; i < M; i++) yield `${JSON.stringify(taskData(i))}\n`;
     })(),
-    writable,
   );
-  const copySeconds = (performance.now() - copyStarted) / 1000;
-
-  const rate = (seconds: number) => N / seconds;
-  const copyRate = rate(copySeconds);
-  const rows = [
-    ["import service, in-process, 1 request", inProcess.seconds, inProcess.peak],
-    ["taskport import over HTTP (chunks of 5,000)", overHttp.seconds, overHttp.peak],
-    ["taskport import re-run (all replays)", replay.seconds, replay.peak],
-    ["COPY FROM STDIN (database's own limit)", copySeconds, null],
-  ] as const;
-  console.log(`\n| path | seconds | tasks/s | vs COPY | peak RSS of the server process |`);
-  console.log(`| --- | --- | --- | --- | --- |`);
-  for (const [label, seconds, peak] of rows) {
-    console.log(
-      `| ${label} | ${seconds.toFixed(2)} | ${Math.round(rate(seconds)).toLocaleString("en-US")} | ${(rate(seconds) / copyRate).toFixed(2)} | ${peak === null ? "-" : mib(peak)} |`,
+  const raw = postgres(seeded.dbUrl, { max: 1, onnotice: () => {} });
+  cleanups.push(() => raw.end({ timeout: 5 }));
+  const copyProject = await seeded.newProject("Bench COPY");
+  const copyN = join(dir, "rows-n.csv");
+  const copyM = join(dir, "rows-m.csv");
+  await writeLines(copyN, copyRows(N, copyProject, seeded.userId));
+  await writeLines(copyM, copyRows(M, copyProject, seeded.userId));
+  await raw.unsafe(`create table copy_tasks (like tasks including all);
+    alter table copy_tasks add constraint copy_tasks_project_id_fk foreign key (project_id)
+      references projects (id) on delete cascade`);
+  const copy = (file: string) => {
+    const seconds = psql(
+      seeded.dbUrl,
+      `\\copy copy_tasks (project_id, inner_id, data, meta, overlap, created_by) from '${file}' with (format csv)`,
     );
-  }
-  console.log(
-    `\nRSS before the imports: ${mib(rss0)}; no duplicates after the re-run (${N} tasks, inner_id 1..${N}).`,
-  );
-  await raw.end();
-  await db.$close();
-} finally {
-  await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.end();
-  await rm(dir, { recursive: true, force: true });
+    psql(seeded.dbUrl, "truncate copy_tasks");
+    return seconds;
+  };
+
+  report.log("starting an API-only Taskport server on PostgreSQL...");
+  const server = await startTaskport({
+    DATABASE_URL: seeded.dbUrl,
+    TASKPORT_API_ONLY: "1",
+    TASKPORT_MAX_IMPORT_BYTES: String(1024 * 1024 * 1024),
+  });
+  cleanups.push(() => server.stop());
+  const auth = { authorization: `Token ${seeded.token}` };
+
+  const importJson = async (project: number): Promise<number> => {
+    const started = performance.now();
+    const res = await fetch(`${server.url}/api/projects/${project}/import`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: await openAsBlob(jsonFile),
+    });
+    const body = (await res.json()) as { task_count?: number };
+    if (res.status !== 201 || body.task_count !== N)
+      throw new Error(`import answered ${res.status}: ${JSON.stringify(body).slice(0, 500)}`);
+    return (performance.now() - started) / 1000;
+  };
+  const checkDense = async (project: number, expected?: number) => {
+    const [r] = await raw<{ n: number; d: number; m: number }[]>`
+      select count(*)::int as n, count(distinct inner_id)::int as d, coalesce(max(inner_id), 0)::int as m
+      from tasks where project_id = ${project}`;
+    if (!r || r.n !== r.d || r.n !== r.m || (expected !== undefined && r.n !== expected))
+      throw new Error(`project ${project}: inner_ids not 1..n: ${JSON.stringify(r)}`);
+    return r.n;
+  };
+
+  // 1 and 2: the import alone, and the database's COPY of its rows.
+  await report.measure("REST import", async () => {
+    report.log(`REST import of ${N} tasks in one JSON request...`);
+    const project = await seeded.newProject("Bench import");
+    const rss = sampleRss(server.child.pid);
+    const seconds = await importJson(project);
+    const peak = rss.stop();
+    await checkDense(project, N);
+    report.log(`psql \\copy of the same ${N} rows (3 times)...`);
+    const copySeconds = median([copy(copyN), copy(copyN), copy(copyN)]);
+    report.add({
+      measure: `ceiling: psql \\copy of the same ${N.toLocaleString("en-US")} rows into a table like tasks (median of 3)`,
+      value: N / copySeconds,
+      unit: "rows/s",
+    });
+    report.add({
+      measure: `REST import, ${N.toLocaleString("en-US")} tasks in one JSON request`,
+      value: N / seconds,
+      unit: "tasks/s",
+      limit: { name: "psql \\copy of the same rows", value: N / copySeconds },
+      target: { min: 0.5 },
+    });
+    report.add({ measure: "server peak RSS during that import", value: peak, unit: "MB" });
+  });
+
+  // 3: single creates into the project an import is writing to.
+  await report.measure("creates during an import", async () => {
+    report.log(`single creates (16 connections) into a project while ${N} tasks are imported...`);
+    const project = await seeded.newProject("Bench import and creates");
+    const creates = loadUntilStopped({
+      url: server.url,
+      path: "/api/tasks/",
+      connections: 16,
+      shape: "rest",
+      projects: [project],
+      token: seeded.token,
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    let seconds = 0;
+    try {
+      seconds = await importJson(project);
+    } finally {
+      const r = await creates.stop();
+      report.add({
+        measure: `POST /api/tasks/ into the same project while ${N.toLocaleString("en-US")} tasks are imported (16 conn)`,
+        value: r.rps,
+        unit: "req/s",
+        p50: r.p50,
+        p99: r.p99,
+        errors: r.errors + r.non2xx,
+        target: { p99Max: 1000 },
+      });
+    }
+    const total = await checkDense(project);
+    report.add({
+      measure: "the import meanwhile",
+      value: N / seconds,
+      unit: "tasks/s",
+    });
+    report.log(`inner_id 1..${total} with no gap or duplicate`);
+  });
+
+  // 4: a large upload, and the server's memory.
+  await report.measure("JSONL upload", async () => {
+    report.log(`REST import of ${M} tasks in one uploaded JSONL file...`);
+    const project = await seeded.newProject("Bench upload");
+    const form = new FormData();
+    form.append("file", await openAsBlob(jsonlFile), "tasks.jsonl");
+    const rss = sampleRss(server.child.pid);
+    const started = performance.now();
+    const res = await fetch(`${server.url}/api/projects/${project}/import`, {
+      method: "POST",
+      headers: auth,
+      body: form,
+    });
+    const body = (await res.json()) as { task_count?: number };
+    const seconds = (performance.now() - started) / 1000;
+    const peak = rss.stop();
+    if (res.status !== 201 || body.task_count !== M)
+      throw new Error(`upload answered ${res.status}: ${JSON.stringify(body).slice(0, 500)}`);
+    await checkDense(project, M);
+    report.log(`psql \\copy of the same ${M} rows...`);
+    const copySeconds = copy(copyM);
+    report.add({
+      measure: `ceiling: psql \\copy of the same ${M.toLocaleString("en-US")} rows into a table like tasks`,
+      value: M / copySeconds,
+      unit: "rows/s",
+    });
+    report.add({
+      measure: `REST import, ${M.toLocaleString("en-US")} tasks in one uploaded JSONL file`,
+      value: M / seconds,
+      unit: "tasks/s",
+      limit: { name: "psql \\copy of the same rows", value: M / copySeconds },
+      target: { min: 0.5 },
+    });
+    report.add({
+      measure: "API-only server peak RSS during that upload",
+      value: peak,
+      unit: "MB",
+      target: { max: 300 },
+    });
+  });
+  await server.stop();
 }

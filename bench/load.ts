@@ -1,7 +1,8 @@
 /**
  * The load generator, run as its own process so that it does not share the server's event
  * loop: autocannon against one URL, with a body that picks a project per request. Prints one
- * JSON line with throughput, latency percentiles and error counts.
+ * JSON line with throughput, latency percentiles and error counts. SIGUSR2 ends the run early
+ * (a load that lasts as long as something else runs).
  */
 import autocannon from "autocannon";
 
@@ -34,26 +35,39 @@ const body = () => {
   return JSON.stringify(spec.shape === "trpc" ? { json: task } : task);
 };
 
-const result = await autocannon({
-  url: spec.url,
-  connections: spec.connections,
-  duration: spec.seconds,
-  requests: [
+let stop: (() => void) | undefined;
+let stopRequested = false;
+process.on("SIGUSR2", () => {
+  stopRequested = true;
+  stop?.();
+});
+const result = await new Promise<autocannon.Result>((resolve, reject) => {
+  const tracker = autocannon(
     {
-      method: "POST",
-      path: spec.path,
-      headers: {
-        "content-type": "application/json",
-        ...(spec.token ? { authorization: `Token ${spec.token}` } : {}),
-      },
-      setupRequest: (req) => ({ ...req, body: body() }),
+      url: spec.url,
+      connections: spec.connections,
+      duration: spec.seconds,
+      requests: [
+        {
+          method: "POST",
+          path: spec.path,
+          headers: {
+            "content-type": "application/json",
+            ...(spec.token ? { authorization: `Token ${spec.token}` } : {}),
+          },
+          setupRequest: (req) => ({ ...req, body: body() }),
+        },
+      ],
     },
-  ],
+    (error, result) => (error ? reject(error) : resolve(result)),
+  );
+  stop = () => tracker.stop();
+  if (stopRequested) stop();
 });
 
 const out: LoadResult = {
   requests: result.requests.total,
-  rps: result.requests.average,
+  rps: result.requests.total / result.duration,
   p50: result.latency.p50,
   p99: result.latency.p99,
   errors: result.errors + result.timeouts,
