@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { createJobSystem, ensureAdmin, loadSecretKey, openDatabase } from "@taskport/api";
 import { createApiHandler } from "@taskport/api/http";
 import next from "next";
+import { setClientAddress } from "./src/server/client-address";
 import { readConfig } from "./src/server/config";
 import { setRuntime } from "./src/server/runtime";
 
@@ -78,7 +79,10 @@ function isApiPath(url = ""): boolean {
 
 const server = createServer((req, res) => {
   if (isApiPath(req.url) || !handleNext) api.handle(req, res);
-  else void handleNext(req, res);
+  else {
+    setClientAddress(req, config.trustProxy);
+    void handleNext(req, res);
+  }
 });
 
 server.listen(config.port, config.host, () => {

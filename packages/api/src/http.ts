@@ -12,6 +12,7 @@ import type { JobSystem } from "./jobs";
 import { restRoutes } from "./rest";
 import { type AppRouter, appRouter } from "./root";
 import { deleteExpiredIdempotencyKeys } from "./services/idempotency";
+import { deleteExpiredLoginAttempts } from "./services/user";
 import { createTRPCContext } from "./trpc";
 
 const IDEMPOTENCY_SWEEP_MS = 10 * 60 * 1000;
@@ -96,10 +97,11 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
   await app.ready();
   if (!handle) throw new Error("Fastify did not hand over its request handler");
 
-  // Expired idempotency keys are swept while the server runs; a failed sweep (the database
-  // being down, say) is retried at the next tick.
+  // Expired idempotency keys and login counts are swept while the server runs; a failed sweep
+  // (the database being down, say) is retried at the next tick.
   const sweep = setInterval(() => {
     deleteExpiredIdempotencyKeys(db).catch(() => {});
+    deleteExpiredLoginAttempts(db).catch(() => {});
   }, IDEMPOTENCY_SWEEP_MS);
   sweep.unref();
 

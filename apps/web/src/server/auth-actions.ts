@@ -16,6 +16,7 @@ import { TRPCError } from "@trpc/server";
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { safeNextPath } from "~/lib/safe-next";
+import { CLIENT_ADDRESS_HEADER } from "./client-address";
 import { getRuntime } from "./runtime";
 
 export interface AuthFormState {
@@ -79,7 +80,8 @@ export async function logIn(_prev: AuthFormState, formData: FormData): Promise<A
   const email = text(formData, "email");
   let userId: number;
   try {
-    const user = await verifyLogin(getRuntime().db, email, text(formData, "password"));
+    const address = (await headers()).get(CLIENT_ADDRESS_HEADER) ?? "unknown";
+    const user = await verifyLogin(getRuntime().db, email, text(formData, "password"), address);
     userId = user.id;
   } catch (error) {
     return { email, error: { field: "form", message: refusal(error) } };

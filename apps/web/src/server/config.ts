@@ -31,6 +31,8 @@ export interface AppConfig {
   /** TASKPORT_LOCAL_FILES_ROOT: the folder local storages may read (unset: none allowed). */
   localFilesRoot: string | undefined;
   admin: { email: string; password: string; token: string } | undefined;
+  /** TASKPORT_TRUST_PROXY: a proxy in front appends the client's address to X-Forwarded-For. */
+  trustProxy: boolean;
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -96,5 +98,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ? resolve(env.TASKPORT_LOCAL_FILES_ROOT)
       : undefined,
     admin: email && password && token ? { email, password, token } : undefined,
+    trustProxy: flag("TASKPORT_TRUST_PROXY", env.TASKPORT_TRUST_PROXY) ?? false,
   };
 }

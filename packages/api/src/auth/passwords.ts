@@ -13,3 +13,14 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
     return false;
   }
 }
+
+let dummy: Promise<string> | undefined;
+
+/**
+ * A hash of a random password made with the same parameters as real ones, checked when an
+ * email is unknown so that the answer takes as long as for a known email.
+ */
+export function dummyPasswordHash(): Promise<string> {
+  dummy ??= hashPassword(crypto.randomUUID());
+  return dummy;
+}

@@ -40,9 +40,6 @@ export const users = pgTable(
     // Stored lower-cased so that one address is one account.
     email: text().notNull(),
     passwordHash: text(),
-    // Consecutive failed logins, and the time before which logging in is refused.
-    failedLogins: integer().notNull().default(0),
-    lockedUntil: timestamp({ withTimezone: true, mode: "date" }),
     createdAt: createdAt(),
   },
   (t) => [
@@ -259,6 +256,17 @@ export const sessions = pgTable(
     index("sessions_user_id_idx").on(t.userId),
   ],
 );
+
+/**
+ * Login attempts counted per key (an email as typed, normalized, with the address it came
+ * from; or an address alone), known email or not, so that the counts say nothing about which
+ * accounts exist. A window starts at a key's first attempt and ends WINDOW later.
+ */
+export const loginAttempts = pgTable("login_attempts", {
+  key: text().primaryKey(),
+  attempts: integer().notNull(),
+  windowStartedAt: timestamp({ withTimezone: true, mode: "date" }).notNull(),
+});
 
 /**
  * Responses of creates sent with an Idempotency-Key, so that a replay within the retention

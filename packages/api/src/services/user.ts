@@ -1,11 +1,18 @@
 /** Users, their organizations and their API tokens. */
+
+import { createHash } from "node:crypto";
 import { TRPCError } from "@trpc/server";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
-import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "../auth/passwords";
+import {
+  dummyPasswordHash,
+  hashPassword,
+  MIN_PASSWORD_LENGTH,
+  verifyPassword,
+} from "../auth/passwords";
 import { hashToken, TOKEN_PATTERN } from "../auth/tokens";
 import type { Db } from "../db/client";
-import { apiTokens, organizations, users } from "../db/schema";
+import { apiTokens, loginAttempts, organizations, users } from "../db/schema";
 import { fieldError, mapDbError } from "../errors";
 
 export interface UserCreateParams {
@@ -128,45 +135,84 @@ export async function ensureAdmin(db: Db, admin: AdminBootstrap): Promise<Create
   return user;
 }
 
+/** Wrong passwords allowed per email and address within a window. */
 export const MAX_FAILED_LOGINS = 5;
-export const LOCKOUT_MINUTES = 15;
+/** Wrong passwords allowed per address, whatever the emails, within a window. */
+export const MAX_FAILED_LOGINS_PER_ADDRESS = 50;
+export const LOGIN_WINDOW_MINUTES = 15;
 const INVALID_LOGIN = "The email or the password is wrong.";
 
-/**
- * Checks an email and password. After MAX_FAILED_LOGINS wrong passwords in a row the account
- * refuses logins for LOCKOUT_MINUTES, so that passwords cannot be guessed at network speed.
- * An unknown email costs the same hash as a known one, so timing does not tell them apart.
- */
-export async function verifyLogin(db: Db, email: string, password: string): Promise<CreatedUser> {
-  const normalized = email.trim().toLowerCase();
-  const [user] = await db.select().from(users).where(eq(users.email, normalized));
-  if (user?.lockedUntil && user.lockedUntil > new Date()) {
-    throw new TRPCError({
-      code: "TOO_MANY_REQUESTS",
-      message: `Too many failed logins: try again after ${user.lockedUntil.toISOString()}.`,
-    });
-  }
-  const ok = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, password);
-  if (!user?.passwordHash || !ok) {
-    if (user) {
-      const failed = user.failedLogins + 1;
-      await db
-        .update(users)
-        .set({
-          failedLogins: failed >= MAX_FAILED_LOGINS ? 0 : failed,
-          lockedUntil:
-            failed >= MAX_FAILED_LOGINS ? new Date(Date.now() + LOCKOUT_MINUTES * 60_000) : null,
-        })
-        .where(eq(users.id, user.id));
-    }
-    throw new TRPCError({ code: "UNAUTHORIZED", message: INVALID_LOGIN });
-  }
-  if (user.failedLogins > 0 || user.lockedUntil) {
-    await db.update(users).set({ failedLogins: 0, lockedUntil: null }).where(eq(users.id, user.id));
-  }
-  return { id: user.id, email: user.email, organizationId: user.organizationId };
+function attemptKey(...parts: string[]): string {
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
 }
 
-// An argon2 hash of a random string, verified against when the email is unknown.
-const DUMMY_HASH =
-  "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0bXbC3I6Sj2Sx3cG9lWkS3tG2gSxj0N0Xr5p2m3JY1Q";
+/**
+ * Counts one attempt under each key in a single statement (the row lock of the upsert makes
+ * concurrent attempts take numbers one after another) and answers each key's number in its
+ * window. A window older than LOGIN_WINDOW_MINUTES starts over at 1.
+ */
+async function countAttempt(db: Db, keys: string[]) {
+  const expired = sql`${loginAttempts.windowStartedAt} <= now() - make_interval(mins => ${LOGIN_WINDOW_MINUTES})`;
+  return db
+    .insert(loginAttempts)
+    .values([...keys].sort().map((key) => ({ key, attempts: 1, windowStartedAt: sql`now()` })))
+    .onConflictDoUpdate({
+      target: loginAttempts.key,
+      set: {
+        attempts: sql`case when ${expired} then 1 else ${loginAttempts.attempts} + 1 end`,
+        windowStartedAt: sql`case when ${expired} then now() else ${loginAttempts.windowStartedAt} end`,
+      },
+    })
+    .returning();
+}
+
+/** Rows whose window has ended; swept while the server runs. */
+export async function deleteExpiredLoginAttempts(db: Db): Promise<void> {
+  await db
+    .delete(loginAttempts)
+    .where(
+      sql`${loginAttempts.windowStartedAt} <= now() - make_interval(mins => ${LOGIN_WINDOW_MINUTES})`,
+    );
+}
+
+/**
+ * Checks an email and password sent from `address`. Attempts are counted per email and address
+ * (MAX_FAILED_LOGINS) and per address (MAX_FAILED_LOGINS_PER_ADDRESS) before the password is
+ * checked, so that concurrent guesses cannot slip past the count, and an attempt over either
+ * limit is refused without checking. Counting per address means that a stranger's guesses
+ * never lock the user out from their own address. Known and unknown emails take the same path
+ * (the same counts, the same answers, and an unknown email is checked against a dummy hash of
+ * the same cost), so the answers do not tell which accounts exist.
+ */
+export async function verifyLogin(
+  db: Db,
+  email: string,
+  password: string,
+  address: string,
+): Promise<CreatedUser> {
+  const normalized = email.trim().toLowerCase();
+  const accountKey = attemptKey("account", normalized, address);
+  const addressKey = attemptKey("address", address);
+  const counts = await countAttempt(db, [accountKey, addressKey]);
+  const over = counts.find(
+    (c) => c.attempts > (c.key === accountKey ? MAX_FAILED_LOGINS : MAX_FAILED_LOGINS_PER_ADDRESS),
+  );
+  if (over) {
+    const until = new Date(over.windowStartedAt.getTime() + LOGIN_WINDOW_MINUTES * 60_000);
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: `Too many failed logins: try again after ${until.toISOString()}.`,
+    });
+  }
+  const [user] = await db.select().from(users).where(eq(users.email, normalized));
+  const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
+  if (!user?.passwordHash || !ok)
+    throw new TRPCError({ code: "UNAUTHORIZED", message: INVALID_LOGIN });
+  // The right password: the account's count starts over, and this attempt was no failure.
+  await db.delete(loginAttempts).where(eq(loginAttempts.key, accountKey));
+  await db
+    .update(loginAttempts)
+    .set({ attempts: sql`greatest(${loginAttempts.attempts} - 1, 0)` })
+    .where(eq(loginAttempts.key, addressKey));
+  return { id: user.id, email: user.email, organizationId: user.organizationId };
+}
