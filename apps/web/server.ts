@@ -7,10 +7,11 @@ import { createServer } from "node:http";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createJobSystem, ensureAdmin, loadSecretKey, openDatabase } from "@taskport/api";
-import { createApiHandler } from "@taskport/api/http";
+import { createApiHandler, DEFAULT_MAX_BODY_BYTES } from "@taskport/api/http";
 import next from "next";
 import { setClientAddress } from "./src/server/client-address";
 import { readConfig } from "./src/server/config";
+import { admitPageBody } from "./src/server/page-body";
 import { setRuntime } from "./src/server/runtime";
 
 const dev = process.argv.includes("--dev");
@@ -79,7 +80,7 @@ function isApiPath(url = ""): boolean {
 
 const server = createServer((req, res) => {
   if (isApiPath(req.url) || !handleNext) api.handle(req, res);
-  else {
+  else if (admitPageBody(req, res, config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)) {
     setClientAddress(req, config.trustProxy);
     void handleNext(req, res);
   }

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
-import Fastify from "fastify";
+import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Db } from "./db/client";
 import type { JobSystem } from "./jobs";
 import { restRoutes } from "./rest";
@@ -46,6 +46,25 @@ export interface ApiHandler {
 const defaultLogError = (id: string, error: unknown) =>
   console.error(`[taskport] error ${id}:`, error);
 
+/**
+ * tRPC reads JSON only (no procedure takes FormData or binary input), and the JSON parser
+ * stops at the body limit. The adapter would otherwise hand any multipart body, unbounded, to
+ * `Request.formData()`: such a body is refused before a byte of it is read.
+ */
+async function refuseNonJsonBody(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const { headers } = request;
+  const hasBody =
+    headers["transfer-encoding"] !== undefined || Number(headers["content-length"] ?? 0) > 0;
+  if (!hasBody) return;
+  const type = (headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type === "application/json") return;
+  reply.header("connection", "close");
+  throw Object.assign(
+    new Error(`Unsupported media type "${type}" in request: tRPC takes application/json.`),
+    { statusCode: 415, code: "FST_ERR_CTP_INVALID_MEDIA_TYPE" },
+  );
+}
+
 export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiHandler> {
   const { db } = options;
   const logError = options.logError ?? defaultLogError;
@@ -65,23 +84,29 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
 
-  await app.register(fastifyTRPCPlugin, {
-    prefix: "/api/trpc",
-    trpcOptions: {
-      router: appRouter,
-      createContext: ({ req }) =>
-        createTRPCContext({
-          db,
-          headers: req.headers,
-          secretKey: options.secretKey,
-          jobs: options.jobs,
-          localFilesRoot: options.localFilesRoot,
-        }),
-      onError({ error }) {
-        if (error.code === "INTERNAL_SERVER_ERROR") logError(randomUUID(), error.cause ?? error);
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
-  });
+  await app.register(
+    async (trpc) => {
+      trpc.addHook("onRequest", refuseNonJsonBody);
+      await trpc.register(fastifyTRPCPlugin, {
+        trpcOptions: {
+          router: appRouter,
+          createContext: ({ req }) =>
+            createTRPCContext({
+              db,
+              headers: req.headers,
+              secretKey: options.secretKey,
+              jobs: options.jobs,
+              localFilesRoot: options.localFilesRoot,
+            }),
+          onError({ error }) {
+            if (error.code === "INTERNAL_SERVER_ERROR")
+              logError(randomUUID(), error.cause ?? error);
+          },
+        } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
+      });
+    },
+    { prefix: "/api/trpc" },
+  );
 
   // Label Studio's REST API: every other /api path, and /health.
   await app.register(restRoutes, {

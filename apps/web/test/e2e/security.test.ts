@@ -2,6 +2,7 @@
  * What the pages promise a browser: after logging in, only a path on this site (the login page
  * and the login form alike, as the form posts without JavaScript).
  */
+import { request } from "node:http";
 import { describe, expect, inject, it } from "vitest";
 import { ADMIN } from "./server";
 
@@ -77,5 +78,31 @@ describe("after logging in", () => {
       expect(res.status, JSON.stringify(next)).toBe(307);
       expect(res.headers.get("location"), JSON.stringify(next)).toBe("/projects");
     }
+  });
+});
+
+/** Starts a POST with these headers, writes nothing more, and answers the status. */
+function postHead(path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${baseURL}${path}`, { method: "POST", headers });
+    req.on("response", (res) => {
+      res.resume();
+      req.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.flushHeaders();
+  });
+}
+
+describe("bodies sent to the pages", () => {
+  it("are refused before they are read when longer than the limit, or of no declared length", async () => {
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    await expect(
+      postHead("/login", { ...form, "content-length": String(64 * 1024 * 1024) }),
+    ).resolves.toBe(413);
+    await expect(postHead("/login", { ...form, "transfer-encoding": "chunked" })).resolves.toBe(
+      411,
+    );
   });
 });

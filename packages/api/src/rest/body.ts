@@ -4,7 +4,6 @@
  * value, JSON fields (`data`, `meta`) are JSON strings, integer fields are digit strings.
  * Files sent to an endpoint that takes none are read to the end and dropped.
  */
-import { finished } from "node:stream/promises";
 import type { FastifyRequest } from "fastify";
 import { validationError } from "../errors";
 
@@ -56,22 +55,45 @@ function isFormBody(request: FastifyRequest): boolean {
     .startsWith("application/x-www-form-urlencoded");
 }
 
-async function multipartFields(request: FastifyRequest): Promise<Record<string, unknown>> {
+/**
+ * The fields of a multipart body. Its bytes (fields and files, which are read and dropped) are
+ * counted as they arrive against `limit` for the whole body, not per part: over it, a 413 at
+ * once, and the rest is never read.
+ */
+async function multipartFields(
+  request: FastifyRequest,
+  limit: number,
+): Promise<Record<string, unknown>> {
+  const declared = Number(request.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
   const fields: Record<string, unknown> = {};
-  for await (const part of request.parts()) {
-    if (part.type === "file") {
-      await finished(part.file.resume());
-      if (part.file.truncated) throw tooLarge();
-      continue;
+  let total = 0;
+  const count = (bytes: number) => {
+    total += bytes;
+    if (total > limit) throw tooLarge();
+  };
+  try {
+    for await (const part of request.parts({
+      limits: { fileSize: limit + 1, fieldSize: limit + 1 },
+    })) {
+      if (part.type === "file") {
+        for await (const chunk of part.file) count((chunk as Buffer).length);
+        continue;
+      }
+      if (part.valueTruncated) throw tooLarge();
+      count(typeof part.value === "string" ? Buffer.byteLength(part.value) : 0);
+      fields[part.fieldname] = part.value;
     }
-    if (part.valueTruncated) throw tooLarge();
-    fields[part.fieldname] = part.value;
+  } catch (error) {
+    if (typeof (error as { statusCode?: unknown }).statusCode === "number") throw error;
+    // What busboy throws: a body that is not the multipart it says it is.
+    throw validationError({}, ["The multipart body is malformed or ends early."]);
   }
   return fields;
 }
 
 function tooLarge(): Error {
-  return Object.assign(new Error("multipart field too large"), {
+  return Object.assign(new Error("multipart body too large"), {
     statusCode: 413,
     code: "FST_REQ_FILE_TOO_LARGE",
   });
@@ -101,9 +123,10 @@ function typedFields(raw: Record<string, unknown>, types: FormFieldTypes): Recor
 /** The body of `request`: JSON as sent, form and multipart fields typed by `types`. */
 export async function readBody(
   request: FastifyRequest,
+  limit: number,
   types: FormFieldTypes = {},
 ): Promise<unknown> {
-  if (request.isMultipart()) return typedFields(await multipartFields(request), types);
+  if (request.isMultipart()) return typedFields(await multipartFields(request, limit), types);
   if (isFormBody(request)) return typedFields(request.body as Record<string, unknown>, types);
   return request.body;
 }

@@ -121,6 +121,8 @@ export function toRestError(
     const code = fastify.code;
     if (TOO_LARGE_CODES.has(code) || fastify.statusCode === 413) {
       const detail = `The request body is larger than this server accepts (${context.maxBodyBytes} bytes, TASKPORT_MAX_BODY_BYTES).`;
+      // The rest of the body is not read: the connection closes after the answer.
+      headers.connection = "close";
       return { statusCode: 413, headers, body: restErrorBody(413, detail) };
     }
     if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {

@@ -251,7 +251,7 @@ function register(app: FastifyInstance, entries: readonly RestRoute[], options: 
             };
         const preValidation: preValidationAsyncHookHandler | undefined = entry.forms
           ? async (request) => {
-              request.body = await readBody(request, entry.forms);
+              request.body = await readBody(request, options.maxBodyBytes, entry.forms);
             }
           : undefined;
         app.route({
