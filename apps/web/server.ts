@@ -11,7 +11,7 @@ import { createApiHandler, DEFAULT_MAX_BODY_BYTES } from "@taskport/api/http";
 import next from "next";
 import { setClientAddress } from "./src/server/client-address";
 import { readConfig } from "./src/server/config";
-import { admitPageBody } from "./src/server/page-body";
+import { admitPageBody, admitPageChange } from "./src/server/page-body";
 import { setRuntime } from "./src/server/runtime";
 
 const dev = process.argv.includes("--dev");
@@ -80,7 +80,10 @@ function isApiPath(url = ""): boolean {
 
 const server = createServer((req, res) => {
   if (isApiPath(req.url) || !handleNext) api.handle(req, res);
-  else if (admitPageBody(req, res, config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)) {
+  else if (
+    admitPageChange(req, res) &&
+    admitPageBody(req, res, config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
+  ) {
     setClientAddress(req, config.trustProxy);
     void handleNext(req, res);
   }

@@ -3,6 +3,7 @@ import { type AppRouter, appRouter } from "./root";
 import { createCallerFactory, createTRPCContext } from "./trpc";
 
 export type { Actor } from "./auth/actor";
+export { CROSS_SITE_MESSAGE, refuseCrossSiteChange } from "./auth/cross-site";
 export { loadSecretKey } from "./auth/secret";
 export {
   actorForSession,

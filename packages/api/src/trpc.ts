@@ -6,6 +6,7 @@ import { transformer } from "@taskport/schema";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { type Actor, type AuthOptions, type HeaderBag, resolveActor } from "./auth/actor";
+import { refuseCrossSiteChange } from "./auth/cross-site";
 import type { Db } from "./db/client";
 import { issuesOf, toClientError } from "./errors";
 import type { JobSystem } from "./jobs";
@@ -74,8 +75,9 @@ export const publicProcedure = t.procedure.use(async ({ next }) => {
   return result;
 });
 
-export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const protectedProcedure = publicProcedure.use(async ({ ctx, type, next }) => {
   const actor = ctx.actor ?? (await resolveActor(ctx.db, ctx.headers, ctx.auth));
+  refuseCrossSiteChange(ctx.headers, type === "mutation");
   return next({ ctx: { ...ctx, actor } });
 });
 

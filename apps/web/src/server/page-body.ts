@@ -1,10 +1,25 @@
 /**
- * Bodies sent to the pages (form posts to server actions), bounded before Next.js reads them.
+ * What the server checks of a request to the pages before Next.js sees it: the same
+ * cross-site rule as the API for changes made with the session cookie, and the body's size.
+ * Bodies sent to the pages (form posts to server actions) are bounded before Next.js reads them.
  * Next.js bounds each field of a form post, not the whole: here a body must declare its
  * length (browsers always do for forms and fetch), and a length over the limit is refused.
  * Node's HTTP parser then delivers exactly that many bytes, so nothing larger is read.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { CROSS_SITE_MESSAGE, refuseCrossSiteChange } from "@taskport/api";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** True when the request may go on; otherwise the 403 has been sent. */
+export function admitPageChange(req: IncomingMessage, res: ServerResponse): boolean {
+  try {
+    refuseCrossSiteChange(req.headers, !SAFE_METHODS.has(req.method ?? "GET"));
+    return true;
+  } catch {
+    return refuse(res, 403, CROSS_SITE_MESSAGE);
+  }
+}
 
 /** True when the request may go on; otherwise the refusal has been sent. */
 export function admitPageBody(req: IncomingMessage, res: ServerResponse, limit: number): boolean {

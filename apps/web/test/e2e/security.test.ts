@@ -106,3 +106,28 @@ describe("bodies sent to the pages", () => {
     );
   });
 });
+
+describe("a change to the pages made with the session cookie", () => {
+  it("is refused from another origin, and goes through from the app's own", async () => {
+    const cookie = sessionCookie(await postLogin("/projects"));
+    const post = (headers: Record<string, string>) =>
+      fetch(`${baseURL}/projects`, {
+        method: "POST",
+        headers: { cookie, "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: "title=Forged",
+        redirect: "manual",
+      });
+    const otherPort = new URL(baseURL);
+    otherPort.port = String(Number(otherPort.port) + 1);
+    for (const headers of [
+      { origin: "https://evil.example", "sec-fetch-site": "cross-site" },
+      { origin: otherPort.origin, "sec-fetch-site": "same-site" },
+    ]) {
+      const res = await post(headers);
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(await res.text()).toMatch(/^CSRF Failed/);
+    }
+    const own = await post({ origin: baseURL, "sec-fetch-site": "same-origin" });
+    expect(own.status).not.toBe(403);
+  });
+});

@@ -1,12 +1,11 @@
 /**
  * Who calls a REST endpoint: the same credentials as tRPC (see auth/actor.ts), resolved on
  * every request (nothing cached, so a revoked token fails on its next use). A browser
- * session may not be used cross-site to change anything: form posts are "simple" requests
- * that another site could make with the user's cookie.
+ * session may not be used from another origin to change anything (auth/cross-site.ts).
  */
-import { TRPCError } from "@trpc/server";
 import type { FastifyRequest } from "fastify";
-import { type Actor, credentialsFrom, resolveActor } from "../auth/actor";
+import { type Actor, resolveActor } from "../auth/actor";
+import { refuseCrossSiteChange } from "../auth/cross-site";
 import type { Db } from "../db/client";
 import type { JobSystem } from "../jobs";
 
@@ -27,29 +26,9 @@ export interface RestOptions {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-function checkSameOrigin(request: FastifyRequest): void {
-  if (SAFE_METHODS.has(request.method)) return;
-  const fetchSite = request.headers["sec-fetch-site"];
-  const origin = request.headers.origin;
-  let crossSite = fetchSite === "cross-site";
-  if (!crossSite && origin) {
-    try {
-      crossSite = new URL(origin).host !== request.host;
-    } catch {
-      crossSite = true;
-    }
-  }
-  if (crossSite) {
-    throw new TRPCError({
-      code: "FORBIDDEN",
-      message: "CSRF Failed: a session cookie cannot be used from another site.",
-    });
-  }
-}
-
 /** The caller of `request`, or a TRPCError UNAUTHORIZED (401) / FORBIDDEN (403). */
 export async function authenticate(request: FastifyRequest, options: RestOptions): Promise<Actor> {
   const actor = await resolveActor(options.db, request.headers, { secretKey: options.secretKey });
-  if (credentialsFrom(request.headers)?.kind === "session") checkSameOrigin(request);
+  refuseCrossSiteChange(request.headers, !SAFE_METHODS.has(request.method));
   return actor;
 }
