@@ -13,6 +13,7 @@ import { restRoutes } from "./rest";
 import { type AppRouter, appRouter } from "./root";
 import { deleteExpiredIdempotencyKeys } from "./services/idempotency";
 import { deleteExpiredLoginAttempts } from "./services/user";
+import type { WebhookNetworkSettings } from "./services/webhook-network";
 import { createTRPCContext } from "./trpc";
 
 const IDEMPOTENCY_SWEEP_MS = 10 * 60 * 1000;
@@ -27,6 +28,8 @@ export interface ApiHandlerOptions {
   localFilesRoot?: string;
   /** Signs personal access tokens and their access JWTs (see auth/secret.ts). */
   secretKey?: Uint8Array;
+  /** Networks webhooks may target (TASKPORT_WEBHOOK_ALLOW_NETWORKS / _DENY_NETWORKS). */
+  webhooks?: WebhookNetworkSettings;
   maxBodyBytes?: number;
   /** Largest import request body (TASKPORT_MAX_IMPORT_BYTES); default 250 MiB. */
   maxImportBytes?: number;
@@ -97,6 +100,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
               secretKey: options.secretKey,
               jobs: options.jobs,
               localFilesRoot: options.localFilesRoot,
+              webhooks: options.webhooks,
             }),
           onError({ error }) {
             if (error.code === "INTERNAL_SERVER_ERROR")
@@ -114,6 +118,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     jobs: options.jobs,
     localFilesRoot: options.localFilesRoot,
     secretKey: options.secretKey,
+    webhooks: options.webhooks,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxImportBytes: options.maxImportBytes,
     logError,

@@ -5,6 +5,7 @@ import { storageRouter } from "./routers/storage";
 import { taskRouter } from "./routers/task";
 import { tokenRouter } from "./routers/token";
 import { userRouter } from "./routers/user";
+import { webhookRouter } from "./routers/webhook";
 import { createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
@@ -15,6 +16,7 @@ export const appRouter = createTRPCRouter({
   task: taskRouter,
   token: tokenRouter,
   user: userRouter,
+  webhook: webhookRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -11,4 +11,5 @@ export * from "./storage";
 export * from "./task";
 export * from "./task-rules";
 export * from "./user";
+export * from "./webhook";
 export * from "./wire";

@@ -445,3 +445,71 @@ export const storageLinks = pgTable(
   },
   (t) => [uniqueIndex("storage_links_storage_id_key_row_key").on(t.storageId, t.key, t.row)],
 );
+
+/**
+ * Webhooks (Label Studio's `/api/webhooks/`): a URL that receives the organization's or one
+ * project's events. `secret` signs every delivery (Standard Webhooks); it is shown once, at
+ * creation and rotation. Taskport turns a webhook off after a run of failed deliveries and
+ * says why in `disabledReason`.
+ */
+export const webhooks = pgTable(
+  "webhooks",
+  {
+    id: integer().primaryKey().generatedAlwaysAsIdentity(),
+    organizationId: integer()
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    // Null: an organization webhook, for every project and the organization's own events.
+    projectId: integer().references(() => projects.id, { onDelete: "cascade" }),
+    url: text().notNull(),
+    sendPayload: boolean().notNull().default(true),
+    sendForAllActions: boolean().notNull().default(true),
+    headers: jsonb().$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    isActive: boolean().notNull().default(true),
+    actions: text().array().$type<string[]>().notNull().default(sql`'{}'::text[]`),
+    secret: text().notNull(),
+    consecutiveFailures: integer().notNull().default(0),
+    disabledReason: text(),
+    disabledAt: timestamp({ withTimezone: true, mode: "date" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // The emit check: the active webhooks of an organization.
+    index("webhooks_organization_id_idx").on(t.organizationId),
+    index("webhooks_project_id_idx").on(t.projectId).where(sql`${t.projectId} is not null`),
+  ],
+);
+
+/**
+ * The outbox: one row per event and webhook, written in the transaction of the change it
+ * reports, so a committed change always has its rows and a rolled-back one never does. The
+ * delivery worker sends a webhook's rows in id order; the row keeps the delivery log (status,
+ * attempts, last answer, next attempt).
+ */
+export const webhookEvents = pgTable(
+  "webhook_events",
+  {
+    id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    webhookId: integer()
+      .notNull()
+      .references(() => webhooks.id, { onDelete: "cascade" }),
+    // The `webhook-id` header, the same on every attempt so that receivers can deduplicate.
+    messageId: uuid().notNull().defaultRandom(),
+    action: text().notNull(),
+    // The body as sent when the webhook sends payloads (`{action, ...}`), fixed at the change.
+    payload: jsonb().$type<Record<string, unknown>>().notNull(),
+    status: text().$type<"pending" | "delivered" | "failed">().notNull().default("pending"),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: timestamp({ withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    responseStatus: integer(),
+    error: text(),
+    createdAt: createdAt(),
+    deliveredAt: timestamp({ withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    // The log of a webhook, newest first, and the worker's walk through its pending rows.
+    index("webhook_events_webhook_id_idx").on(t.webhookId, t.id),
+    index("webhook_events_pending_idx").on(t.webhookId, t.id).where(sql`${t.status} = 'pending'`),
+  ],
+);

@@ -2,8 +2,14 @@
  * Taskport's job system with every queue the server runs: the one place where queues are
  * defined, so that every process (and every test) runs the same set.
  */
+import { randomUUID } from "node:crypto";
 import type { Db } from "../db/client";
 import { type SyncSettings, syncDefinition, syncTickDefinition } from "../services/storage-sync";
+import {
+  deliveryDefinition,
+  type WebhookDeliverySettings,
+  webhookDispatcher,
+} from "../services/webhook-delivery";
 import { JobSystem } from "./system";
 
 export interface TaskportJobsOptions {
@@ -16,11 +22,24 @@ export interface TaskportJobsOptions {
   logError?: (id: string, error: unknown) => void;
   /** What storage syncs need: the server's secret key, TASKPORT_LOCAL_FILES_ROOT. */
   storage?: SyncSettings;
+  /** Webhook deliveries: allowed networks, timeout, retry schedule, when to turn one off. */
+  webhooks?: WebhookDeliverySettings;
 }
 
 export function createJobSystem(options: TaskportJobsOptions): JobSystem {
   const system = new JobSystem(options);
+  const logError =
+    options.logError ?? ((id, error) => console.error(`[taskport] job error ${id}:`, error));
   system.define(syncDefinition(options.db, options.storage ?? {}));
   system.define(syncTickDefinition(options.db, () => system));
+  system.define(deliveryDefinition(options.db, options.webhooks ?? {}));
+  system.attach(
+    webhookDispatcher(
+      options.db,
+      () => system,
+      options.webhooks ?? {},
+      (_id, error) => logError(randomUUID(), error),
+    ),
+  );
   return system;
 }

@@ -158,6 +158,7 @@ export class JobSystem {
   private readonly boss: PgBoss;
   private readonly definitions = new Map<string, JobDefinition<never>>();
   private readonly running = new Map<string, Running>();
+  private readonly services: { start(): void; stop(): void }[] = [];
   private readonly staleAfterSeconds: number;
   private readonly pollingIntervalSeconds: number;
   private readonly work: boolean;
@@ -180,6 +181,15 @@ export class JobSystem {
       schedule: this.work,
     });
     this.boss.on("error", (error) => this.logError(randomUUID(), error));
+  }
+
+  /**
+   * A loop that runs beside this process's workers (an outbox dispatcher): started with them,
+   * stopped before they hand their jobs over. Never started when the process runs no workers.
+   */
+  attach(service: { start(): void; stop(): void }): this {
+    this.services.push(service);
+    return this;
   }
 
   define<T>(definition: JobDefinition<T>): this {
@@ -218,6 +228,7 @@ export class JobSystem {
     this.timer.unref();
     // A restart finds its predecessor's jobs at once rather than after the first beat.
     await this.beat().catch((error) => this.logError(randomUUID(), error));
+    for (const service of this.services) service.start();
   }
 
   /**
@@ -228,6 +239,7 @@ export class JobSystem {
     if (this.stopping) return;
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.work) for (const service of this.services) service.stop();
     for (const queue of this.definitions.keys()) await this.boss.offWork(queue).catch(() => {});
     for (const run of this.running.values()) run.controller.abort("shutdown" satisfies Reason);
     const deadline = Date.now() + timeoutMs;

@@ -20,6 +20,7 @@ import { storageRoutes } from "./storages";
 import { taskRoutes } from "./tasks";
 import { tokenRoutes } from "./tokens";
 import { userRoutes } from "./users";
+import { webhookRoutes } from "./webhooks";
 
 /** Every REST endpoint, in the order the reference shows them. */
 export const ROUTES: readonly RestRoute[] = [
@@ -29,6 +30,7 @@ export const ROUTES: readonly RestRoute[] = [
   ...tokenRoutes,
   ...userRoutes,
   ...storageRoutes,
+  ...webhookRoutes,
   ...metaRoutes,
 ];
 

@@ -50,13 +50,22 @@ import { authenticate, type RestOptions } from "./auth";
 import { type FormFieldTypes, readBody } from "./body";
 import { described, type ErrorStatus, errorResponses } from "./schemas";
 
-export type Method = "GET" | "POST" | "PATCH" | "DELETE";
-export type Tag = "Tasks" | "Projects" | "Storages" | "Jobs" | "Tokens" | "Users" | "Server";
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type Tag =
+  | "Tasks"
+  | "Projects"
+  | "Storages"
+  | "Jobs"
+  | "Webhooks"
+  | "Tokens"
+  | "Users"
+  | "Server";
 export const TAGS: readonly Tag[] = [
   "Tasks",
   "Projects",
   "Storages",
   "Jobs",
+  "Webhooks",
   "Tokens",
   "Users",
   "Server",
@@ -185,7 +194,7 @@ export const PLUMBING = { hide: true } as const;
 
 const actors = new WeakMap<FastifyRequest, Actor>();
 
-const ALL_METHODS: readonly Method[] = ["GET", "POST", "PATCH", "DELETE"];
+const ALL_METHODS: readonly Method[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /** `GET /api/tasks/{id}/` -> `getApiTasksId`. */
 function operationId(entry: RestRoute): string {
@@ -285,8 +294,9 @@ function register(app: FastifyInstance, entries: readonly RestRoute[], options: 
         handler: async (_request, reply) => reply.code(204).header("allow", allow).send(),
       });
       const refused = ALL_METHODS.filter((method) => !methods.includes(method));
+      if (refused.length === 0) continue;
       app.route({
-        method: [...refused, "PUT"],
+        method: refused,
         url: fastifyPath(url),
         schema: PLUMBING,
         // Refused before the body is read, as Django REST framework does.

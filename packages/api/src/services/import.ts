@@ -36,6 +36,7 @@ import { type IdempotencyRequest, withIdempotency } from "./idempotency";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { objectTagsOf } from "./task";
 import { taskColumns } from "./task-writer";
+import { emitTasksImported } from "./webhook-events";
 
 export { MAX_IMPORT_TASKS };
 export const MAX_IMPORT_ERRORS = 100;
@@ -202,6 +203,7 @@ export async function writeBatch(
       join tasks t on t.project_id = ${project.id} and t.inner_id = r.inner_id`,
     );
   }
+  await emitTasksImported(tx, project.id, first, counter.last);
   if (!returnTaskIds) return [];
   const ids = await tx
     .select({ id: tasks.id })

@@ -44,10 +44,12 @@ import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { prepared } from "../db/prepared";
 import { predictions, projects, tasks, users } from "../db/schema";
+import { transactionDb } from "../db/transaction";
 import { notFound, validationError } from "../errors";
 import { toUserSimple } from "./current-user";
 import { configProblem, projectSummary } from "./project-data";
 import { sanitizeInstruction } from "./sanitize";
+import { emitProjectEvent, withProjectCreated, withProjectDeleted } from "./webhook-events";
 
 type ProjectRow = typeof projects.$inferSelect;
 
@@ -225,17 +227,19 @@ export async function createProject(
   input: z.output<typeof ProjectCreateInput>,
 ): Promise<Project> {
   checkConfig(input.label_config);
-  const [row] = await db
-    .insert(projects)
-    .values({
-      ...settings(input),
-      organizationId: actor.organizationId,
-      createdBy: actor.userId,
-      title: input.title ?? "",
-      labelConfig: input.label_config,
-      controlWeights: controlWeightsFor(input.label_config, input.control_weights),
-    })
-    .returning({ id: projects.id });
+  const [row] = await withProjectCreated(db, actor.organizationId, (tx) =>
+    tx
+      .insert(projects)
+      .values({
+        ...settings(input),
+        organizationId: actor.organizationId,
+        createdBy: actor.userId,
+        title: input.title ?? "",
+        labelConfig: input.label_config,
+        controlWeights: controlWeightsFor(input.label_config, input.control_weights),
+      })
+      .returning({ id: projects.id }),
+  );
   if (!row) throw new Error("project insert returned no row");
   return getProject(db, actor, row.id);
 }
@@ -543,15 +547,18 @@ export async function updateProject(
       updated.maximumAnnotations !== current.maximumAnnotations,
       updated.overlapCohortPercentage !== current.overlapCohortPercentage,
     );
+    await emitProjectEvent(transactionDb(tx, db), actor.organizationId, id, "PROJECT_UPDATED");
   });
   return getProject(db, actor, id);
 }
 
 export async function deleteProject(db: Db, actor: Actor, id: number): Promise<void> {
-  const deleted = await db
-    .delete(projects)
-    .where(and(eq(projects.id, id), eq(projects.organizationId, actor.organizationId)))
-    .returning({ id: projects.id });
+  const deleted = await withProjectDeleted(db, actor.organizationId, (tx) =>
+    tx
+      .delete(projects)
+      .where(and(eq(projects.id, id), eq(projects.organizationId, actor.organizationId)))
+      .returning({ id: projects.id }),
+  );
   if (deleted.length === 0) throw notFound(PROJECT_NOT_FOUND);
 }
 

@@ -16,6 +16,7 @@ import { type InsertExpressions, selectList } from "../db/insert-select";
 import { tasks } from "../db/schema";
 import { notFound } from "../errors";
 import { PROJECT_NOT_FOUND } from "./project";
+import { withTasksCreated } from "./webhook-events";
 
 export type TaskRow = typeof tasks.$inferSelect;
 export type NewTask = Pick<
@@ -135,7 +136,12 @@ export function taskColumns(
  * One statement is one round trip and its own transaction (or part of the caller's), where
  * BEGIN, UPDATE, INSERT and COMMIT were four, each waiting its turn in a busy event loop.
  */
-async function writeBatch(db: Db, projectId: number, values: NewTask[]): Promise<TaskRow[]> {
+function writeBatch(db: Db, projectId: number, values: NewTask[]): Promise<TaskRow[]> {
+  // With the TASKS_CREATED events of webhooks that want them, in the same transaction.
+  return withTasksCreated(db, projectId, (tx) => insertBatch(tx, projectId, values));
+}
+
+async function insertBatch(db: Db, projectId: number, values: NewTask[]): Promise<TaskRow[]> {
   const n = values.length;
   const counter = db.$with("counter", { first: sql<number>`first` }).as(
     sql`update projects set last_inner_id = last_inner_id + ${n}, task_number = task_number + ${n}

@@ -22,11 +22,13 @@ import type { z } from "zod";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { projects, tasks } from "../db/schema";
+import { transactionDb } from "../db/transaction";
 import { issuesError, notFound, validationError } from "../errors";
 import { keyedRequest, withIdempotency } from "./idempotency";
 import { checkPage, findProject, PROJECT_NOT_FOUND } from "./project";
 import { resolveStorageUrls } from "./storage-urls";
 import { insertTask } from "./task-writer";
+import { emitTasksDeleted } from "./webhook-events";
 
 type TaskRow = typeof tasks.$inferSelect;
 
@@ -199,5 +201,6 @@ export async function deleteTask(db: Db, actor: Actor, id: number): Promise<void
       .update(projects)
       .set({ taskNumber: sql`${projects.taskNumber} - 1` })
       .where(eq(projects.id, first.projectId));
+    await emitTasksDeleted(transactionDb(tx, db), first.projectId, [found.task.id]);
   });
 }

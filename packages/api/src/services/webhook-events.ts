@@ -1,0 +1,271 @@
+/**
+ * Emitting webhook events into the outbox (`webhook_events`), inside the transaction of the
+ * change they report. Changes that no active webhook listens to pay one lookup in a cache here
+ * and nothing in the database.
+ *
+ * The cache says, per project and per organization, which actions some active webhook may
+ * want; it is only a shortcut: the rows are written by one INSERT ... SELECT from `webhooks`,
+ * so a webhook deleted or disabled meanwhile gets nothing. An entry lives CACHE_MS; this
+ * process drops every entry when it changes a webhook, and a webhook created or turned on
+ * answers only after CACHE_MS (services/webhook.ts), so every change that starts after that
+ * answer, in any process, sees it.
+ */
+import { WEBHOOK_ACTION_INFO, type WebhookAction } from "@taskport/schema";
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { projects, tasks, webhooks } from "../db/schema";
+import { transactionDb } from "../db/transaction";
+import { getProject } from "./project";
+import { toTask } from "./task";
+import type { TaskRow } from "./task-writer";
+
+export const CACHE_MS = 1000;
+/** Tasks per TASKS_CREATED event of an import, as Label Studio's WEBHOOK_BATCH_SIZE. */
+export const WEBHOOK_BATCH_SIZE = 100;
+
+export type WebhookScope = { projectId: number } | { organizationId: number };
+
+interface Wanted {
+  at: number;
+  all: boolean;
+  actions: Set<string>;
+}
+
+const byProject = new Map<number, Wanted | Promise<Wanted>>();
+const byOrganization = new Map<number, Wanted | Promise<Wanted>>();
+const listeners = new Set<() => void>();
+
+/** Forgets every cached answer (after this process changed a webhook). */
+export function invalidateWebhookCache(): void {
+  byProject.clear();
+  byOrganization.clear();
+}
+
+/** Called soon after events are written, so that this process's dispatcher looks at once. */
+export function onWebhookEvents(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function nudge(): void {
+  for (const listener of listeners) setTimeout(listener, 20).unref();
+}
+
+function scopeCondition(scope: WebhookScope) {
+  return "projectId" in scope
+    ? sql`webhooks.organization_id = (select organization_id from projects where id = ${scope.projectId})
+          and (webhooks.project_id is null or webhooks.project_id = ${scope.projectId})`
+    : sql`webhooks.organization_id = ${scope.organizationId} and webhooks.project_id is null`;
+}
+
+async function load(db: Db, scope: WebhookScope): Promise<Wanted> {
+  const at = Date.now();
+  const rows = await db
+    .select({ all: webhooks.sendForAllActions, actions: webhooks.actions })
+    .from(webhooks)
+    .where(sql`${webhooks.isActive} and ${scopeCondition(scope)}`);
+  const wanted: Wanted = { at, all: false, actions: new Set() };
+  for (const row of rows) {
+    if (row.all) wanted.all = true;
+    for (const action of row.actions) wanted.actions.add(action);
+  }
+  return wanted;
+}
+
+/** Whether some active webhook may want `action` in `scope` (cached, see the header). */
+export async function webhooksWant(
+  db: Db,
+  scope: WebhookScope,
+  action: WebhookAction,
+): Promise<boolean> {
+  const [map, key] =
+    "projectId" in scope ? [byProject, scope.projectId] : [byOrganization, scope.organizationId];
+  let entry = map.get(key);
+  if (entry && !(entry instanceof Promise) && Date.now() - entry.at > CACHE_MS) entry = undefined;
+  if (!entry) {
+    const loading = load(db, scope);
+    map.set(key, loading);
+    loading.then(
+      (wanted) => {
+        if (map.get(key) === loading) map.set(key, wanted);
+      },
+      () => {
+        if (map.get(key) === loading) map.delete(key);
+      },
+    );
+    entry = loading;
+  }
+  const wanted = await entry;
+  return wanted.all || wanted.actions.has(action);
+}
+
+/** Writes one event per payload for every active webhook of `scope` that wants `action`. */
+async function insertEvents(
+  tx: Db,
+  scope: WebhookScope,
+  action: WebhookAction,
+  payloads: Record<string, unknown>[],
+): Promise<void> {
+  if (payloads.length === 0) return;
+  const bodies = JSON.stringify(payloads.map((payload) => ({ action, ...payload })));
+  await tx.execute(sql`insert into webhook_events (webhook_id, action, payload)
+    select webhooks.id, ${action}, p.value
+    from webhooks, jsonb_array_elements(${bodies}::jsonb) with ordinality as p(value, ord)
+    where webhooks.is_active
+      and (webhooks.send_for_all_actions or ${action} = any(webhooks.actions))
+      and ${scopeCondition(scope)}
+    order by webhooks.id, p.ord`);
+  nudge();
+}
+
+type Payloads = (tx: Db) => Promise<Record<string, unknown>[]> | Record<string, unknown>[];
+
+/**
+ * Inside the caller's transaction: the events of `action`, their payloads built only when
+ * some webhook wants them. Organization-only actions reach organization webhooks only.
+ */
+export async function emitWebhookEvent(
+  tx: Db,
+  scope: WebhookScope,
+  action: WebhookAction,
+  payloads: Payloads,
+): Promise<void> {
+  if (!(await webhooksWant(tx, scope, action))) return;
+  await insertEvents(tx, scope, action, await payloads(tx));
+}
+
+/**
+ * A write that is not in a transaction yet: run alone when no webhook wants `action` (no
+ * transaction, nothing added), otherwise in one transaction with its events.
+ */
+export async function withWebhookEvents<R>(
+  db: Db,
+  scope: WebhookScope,
+  action: WebhookAction,
+  write: (db: Db) => Promise<R>,
+  payloads: (result: R, tx: Db) => Promise<Record<string, unknown>[]>,
+): Promise<R> {
+  if (!(await webhooksWant(db, scope, action))) return write(db);
+  return db.transaction(async (t) => {
+    const tx = transactionDb(t, db);
+    const result = await write(tx);
+    await insertEvents(tx, scope, action, await payloads(result, tx));
+    return result;
+  });
+}
+
+/** The project as webhook payloads carry it (Label Studio's project serializer). */
+export async function projectPayload(tx: Db, projectId: number): Promise<unknown> {
+  const [row] = await tx
+    .select({ organizationId: projects.organizationId })
+    .from(projects)
+    .where(eq(projects.id, projectId));
+  if (!row) return { id: projectId };
+  return getProject(tx, { organizationId: row.organizationId, userId: 0 }, projectId);
+}
+
+function batches<T>(items: T[], size = WEBHOOK_BATCH_SIZE): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** TASKS_CREATED of created task rows: `{tasks, project}`, at most WEBHOOK_BATCH_SIZE tasks each. */
+export async function tasksCreatedPayloads(
+  tx: Db,
+  projectId: number,
+  rows: TaskRow[],
+): Promise<Record<string, unknown>[]> {
+  const project = await projectPayload(tx, projectId);
+  return batches(rows).map((batch) => ({ tasks: batch.map(toTask), project }));
+}
+
+/** The group-committed create (services/task-writer.ts): its rows and their events together. */
+export function withTasksCreated(
+  db: Db,
+  projectId: number,
+  write: (db: Db) => Promise<TaskRow[]>,
+): Promise<TaskRow[]> {
+  return withWebhookEvents(db, { projectId }, "TASKS_CREATED", write, (rows, tx) =>
+    tasksCreatedPayloads(tx, projectId, rows),
+  );
+}
+
+/** An import's batch (inner_ids `first`..`last`), in the import's transaction. */
+export function emitTasksImported(
+  tx: Db,
+  projectId: number,
+  first: number,
+  last: number,
+): Promise<void> {
+  return emitWebhookEvent(tx, { projectId }, "TASKS_CREATED", async (t) => {
+    const rows = await t
+      .select()
+      .from(tasks)
+      .where(
+        sql`${tasks.projectId} = ${projectId} and ${tasks.innerId} between ${first} and ${last}`,
+      )
+      .orderBy(tasks.innerId);
+    return tasksCreatedPayloads(t, projectId, rows);
+  });
+}
+
+export function isOrganizationOnly(action: WebhookAction): boolean {
+  return WEBHOOK_ACTION_INFO[action].organizationOnly;
+}
+
+/** TASKS_DELETED, in the deleting transaction: `{tasks: [{id}], project}`. */
+export function emitTasksDeleted(tx: Db, projectId: number, ids: number[]): Promise<void> {
+  return emitWebhookEvent(tx, { projectId }, "TASKS_DELETED", async (t) => {
+    const project = await projectPayload(t, projectId);
+    return batches(ids).map((batch) => ({ tasks: batch.map((id) => ({ id })), project }));
+  });
+}
+
+/** PROJECT_CREATED / PROJECT_UPDATED, in the writing transaction, with the project as written. */
+export function emitProjectEvent(
+  tx: Db,
+  organizationId: number,
+  projectId: number,
+  action: "PROJECT_CREATED" | "PROJECT_UPDATED",
+): Promise<void> {
+  const scope: WebhookScope = isOrganizationOnly(action) ? { organizationId } : { projectId };
+  return emitWebhookEvent(tx, scope, action, async (t) => [
+    { project: await projectPayload(t, projectId) },
+  ]);
+}
+
+/** PROJECT_DELETED, in the deleting transaction: `{project: {id}}` to organization webhooks. */
+export function emitProjectDeleted(
+  tx: Db,
+  organizationId: number,
+  projectId: number,
+): Promise<void> {
+  return emitWebhookEvent(tx, { organizationId }, "PROJECT_DELETED", () => [
+    { project: { id: projectId } },
+  ]);
+}
+
+/** A project insert not yet in a transaction, with its PROJECT_CREATED events when wanted. */
+export function withProjectCreated<R extends { id: number }[]>(
+  db: Db,
+  organizationId: number,
+  write: (db: Db) => Promise<R>,
+): Promise<R> {
+  return withWebhookEvents(db, { organizationId }, "PROJECT_CREATED", write, async (rows, tx) => {
+    const out: Record<string, unknown>[] = [];
+    for (const row of rows) out.push({ project: await projectPayload(tx, row.id) });
+    return out;
+  });
+}
+
+/** A project delete not yet in a transaction, with its PROJECT_DELETED events when wanted. */
+export function withProjectDeleted<R extends { id: number }[]>(
+  db: Db,
+  organizationId: number,
+  write: (db: Db) => Promise<R>,
+): Promise<R> {
+  return withWebhookEvents(db, { organizationId }, "PROJECT_DELETED", write, async (rows) =>
+    rows.map((row) => ({ project: { id: row.id } })),
+  );
+}

@@ -1,0 +1,465 @@
+/**
+ * Webhooks end to end: Label Studio's webhook API over HTTP, and deliveries to a real HTTP
+ * receiver on loopback that checks every signature with the `standardwebhooks` library. Every
+ * committed change is one event, delivered in order at least once (also through a receiver
+ * that fails for a while); a rolled-back change is none; targets outside the allowed networks
+ * are refused.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { eq } from "drizzle-orm";
+import { Webhook as Verifier } from "standardwebhooks";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { webhookEvents } from "../src/db/schema";
+import { type ApiHandler, createApiHandler } from "../src/http";
+import type { JobSystem } from "../src/jobs";
+import { createJobSystem } from "../src/jobs/queues";
+import { sendWebhook } from "../src/services/webhook-delivery";
+import { createTestDatabase, type TestDatabase } from "./support/db";
+import { createTenant } from "./support/fixtures";
+
+const LOOPBACK = { allowNetworks: ["127.0.0.0/8"] };
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+  // biome-ignore lint/suspicious/noExplicitAny: payloads are arbitrary JSON
+  json: any;
+}
+
+/** A webhook receiver: records every request, answers what `answer` says. */
+class Receiver {
+  received: Received[] = [];
+  answer: (n: number) => { status: number; headers?: Record<string, string> } = () => ({
+    status: 200,
+  });
+  private server!: Server;
+  url = "";
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        this.received.push({ headers: req.headers, body, json: JSON.parse(body) });
+        const { status, headers } = this.answer(this.received.length);
+        res.writeHead(status, headers).end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+let database: TestDatabase;
+let jobs: JobSystem;
+let api: ApiHandler;
+let server: Server;
+let base: string;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  jobs = createJobSystem({
+    db: database.db,
+    pollingIntervalSeconds: 0.5,
+    logError: () => {},
+    webhooks: {
+      ...LOOPBACK,
+      retrySeconds: [0.2, 0.2, 0.2, 0.2],
+      disableAfterFailures: 3,
+      dispatchIntervalMs: 100,
+      timeoutMs: 2000,
+    },
+  });
+  await jobs.start();
+  api = await createApiHandler({ db: database.db, jobs, webhooks: LOOPBACK });
+  server = createServer(api.handle);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receiver = new Receiver();
+  await receiver.start();
+});
+afterAll(async () => {
+  await receiver.close();
+  await new Promise((resolve) => server.close(resolve));
+  await api.close();
+  await jobs.stop(2000);
+  await database.close();
+});
+beforeEach(() => {
+  receiver.received = [];
+  receiver.answer = () => ({ status: 200 });
+});
+
+async function call(
+  token: string,
+  method: string,
+  path: string,
+  json?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Token ${token}`,
+      ...(json === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: json === undefined ? undefined : JSON.stringify(json),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A tenant with a project and a project webhook pointing at the receiver. */
+async function setup(extra: Record<string, unknown> = {}) {
+  const tenant = await createTenant(database.db);
+  const project = await call(tenant.token, "POST", "/api/projects/", {
+    title: "Hooks",
+    label_config: '<View><Text name="text" value="$text"/></View>',
+  });
+  const hook = await call(tenant.token, "POST", "/api/webhooks/", {
+    project: project.body.id,
+    url: receiver.url,
+    ...extra,
+  });
+  expect(hook.status).toBe(201);
+  return { token: tenant.token, projectId: project.body.id as number, hook: hook.body };
+}
+
+function verified(secret: string, r: Received) {
+  return new Verifier(secret).verify(r.body, {
+    "webhook-id": String(r.headers["webhook-id"]),
+    "webhook-timestamp": String(r.headers["webhook-timestamp"]),
+    "webhook-signature": String(r.headers["webhook-signature"]),
+  });
+}
+
+describe("the webhook API", () => {
+  it("creates, lists, reads, updates, replaces and deletes webhooks with Label Studio's fields", async () => {
+    const { token, projectId, hook } = await setup({
+      send_for_all_actions: false,
+      actions: ["TASKS_CREATED"],
+      headers: { "X-Team": "labeling" },
+    });
+    expect(Object.keys(hook)).toEqual(
+      expect.arrayContaining([
+        "id",
+        "organization",
+        "project",
+        "url",
+        "send_payload",
+        "send_for_all_actions",
+        "headers",
+        "is_active",
+        "actions",
+        "created_at",
+        "updated_at",
+        "secret",
+      ]),
+    );
+    expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    expect(hook).toMatchObject({ project: projectId, actions: ["TASKS_CREATED"], is_active: true });
+
+    const read = await call(token, "GET", `/api/webhooks/${hook.id}/`);
+    expect(read.status).toBe(200);
+    expect(read.body.secret).toBeUndefined();
+    const listed = await call(token, "GET", `/api/webhooks/?project=${projectId}`);
+    expect(listed.body.map((w: { id: number }) => w.id)).toEqual([hook.id]);
+    const other = await call(token, "GET", `/api/webhooks/?project=${projectId + 1000}`);
+    expect(other.body).toEqual([]);
+
+    const patched = await call(token, "PATCH", `/api/webhooks/${hook.id}/`, {
+      send_payload: false,
+      project: 12345,
+    });
+    expect(patched.body).toMatchObject({ send_payload: false, project: projectId });
+    const put = await call(token, "PUT", `/api/webhooks/${hook.id}/`, {
+      url: `${receiver.url}?v=2`,
+      actions: ["TASKS_DELETED"],
+    });
+    expect(put.body).toMatchObject({ url: `${receiver.url}?v=2`, actions: ["TASKS_DELETED"] });
+    const putWithoutUrl = await call(token, "PUT", `/api/webhooks/${hook.id}/`, {});
+    expect(putWithoutUrl.status).toBe(400);
+    expect(putWithoutUrl.body.validation_errors.url).toBeDefined();
+
+    const rotated = await call(token, "POST", `/api/webhooks/${hook.id}/rotate-secret/`);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    expect(rotated.body.secret).not.toBe(hook.secret);
+
+    const stranger = await createTenant(database.db);
+    expect((await call(stranger.token, "GET", `/api/webhooks/${hook.id}/`)).status).toBe(404);
+    expect((await call(stranger.token, "DELETE", `/api/webhooks/${hook.id}/`)).status).toBe(404);
+
+    expect((await call(token, "DELETE", `/api/webhooks/${hook.id}/`)).status).toBe(204);
+    expect((await call(token, "GET", `/api/webhooks/${hook.id}/`)).status).toBe(404);
+  });
+
+  it("answers the action list and refuses organization-only actions on a project webhook", async () => {
+    const { token, projectId } = await setup();
+    const info = await call(token, "GET", "/api/webhooks/info/");
+    expect(info.body.TASKS_CREATED).toEqual({
+      name: "Task created",
+      description: "",
+      key: "tasks",
+      "organization-only": false,
+    });
+    const orgOnly = await call(token, "GET", "/api/webhooks/info/?organization-only=true");
+    expect(Object.keys(orgOnly.body).sort()).toEqual(["PROJECT_CREATED", "PROJECT_DELETED"]);
+    const refused = await call(token, "POST", "/api/webhooks/", {
+      project: projectId,
+      url: receiver.url,
+      send_for_all_actions: false,
+      actions: ["PROJECT_CREATED"],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.validation_errors.non_field_errors).toEqual([
+      "Project webhook can't contain organization-only action.",
+    ]);
+    const badAction = await call(token, "POST", "/api/webhooks/", {
+      url: receiver.url,
+      actions: ["NOPE"],
+    });
+    expect(badAction.status).toBe(400);
+    expect(badAction.body.validation_errors.actions).toBeDefined();
+    const missingProject = await call(token, "POST", "/api/webhooks/", {
+      project: projectId + 1000,
+      url: receiver.url,
+    });
+    expect(missingProject.status).toBe(404);
+  });
+
+  it("refuses targets in private, link-local, loopback and unspecified ranges", async () => {
+    const { token } = await setup();
+    for (const url of [
+      "http://10.1.2.3/hook",
+      "http://169.254.169.254/latest/meta-data",
+      "http://192.168.0.1/",
+      "http://[::1]/",
+      "http://[::ffff:10.0.0.1]/",
+      "http://0.0.0.0/",
+      "ftp://example.com/",
+    ]) {
+      const answer = await call(token, "POST", "/api/webhooks/", { url });
+      expect(answer.status, url).toBe(400);
+      expect(answer.body.validation_errors.url, url).toBeDefined();
+    }
+    // Loopback is allowed here only because this server's settings allow 127.0.0.0/8; without
+    // them, the delivery itself refuses it, before connecting.
+    const refused = await sendWebhook(
+      { url: receiver.url, headers: {}, secret: "whsec_dGVzdHRlc3R0ZXN0dGVzdA==" },
+      { id: "msg_1", body: "{}" },
+      {},
+    );
+    expect(refused).toMatchObject({ ok: false, retry: false });
+    expect(refused.ok ? "" : refused.error).toContain("loopback");
+    expect(receiver.received).toHaveLength(0);
+  });
+});
+
+describe("deliveries", () => {
+  it("sends every committed change once, in order, signed", async () => {
+    const { token, projectId, hook } = await setup();
+    const task = await call(token, "POST", "/api/tasks/", {
+      project: projectId,
+      data: { text: "one" },
+    });
+    expect(task.status).toBe(201);
+    await call(token, "PATCH", `/api/projects/${projectId}/`, { title: "Renamed" });
+    await call(token, "DELETE", `/api/tasks/${task.body.id}/`);
+    await call(token, "POST", `/api/projects/${projectId}/import`, [
+      { text: "a" },
+      { text: "b" },
+      { text: "c" },
+    ]);
+    await until("four deliveries", () => receiver.received.length >= 4);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.received.map((r) => r.json.action)).toEqual([
+      "TASKS_CREATED",
+      "PROJECT_UPDATED",
+      "TASKS_DELETED",
+      "TASKS_CREATED",
+    ]);
+    const [created, updated, deleted, imported] = receiver.received as Received[];
+    expect(created?.json.tasks.map((t: { id: number }) => t.id)).toEqual([task.body.id]);
+    expect(created?.json.tasks[0]).toMatchObject({ data: { text: "one" }, project: projectId });
+    expect(created?.json.project).toMatchObject({ id: projectId });
+    expect(updated?.json.project).toMatchObject({ id: projectId, title: "Renamed" });
+    expect(deleted?.json.tasks).toEqual([{ id: task.body.id }]);
+    expect(imported?.json.tasks.map((t: { data: unknown }) => t.data)).toEqual([
+      { text: "a" },
+      { text: "b" },
+      { text: "c" },
+    ]);
+    for (const r of receiver.received) {
+      expect(() => verified(hook.secret, r)).not.toThrow();
+      expect(r.headers["content-type"]).toBe("application/json");
+    }
+    expect(new Set(receiver.received.map((r) => r.headers["webhook-id"])).size).toBe(4);
+    // A tampered body fails verification: the check above can fail.
+    const tampered = {
+      ...(created as Received),
+      body: (created as Received).body.replace("one", "0ne"),
+    };
+    expect(() => verified(hook.secret, tampered)).toThrow(/signature/i);
+
+    const log = await call(token, "GET", `/api/webhooks/${hook.id}/deliveries/`);
+    expect(log.body).toHaveLength(4);
+    expect(log.body[0]).toMatchObject({ status: "delivered", attempts: 1, response_status: 200 });
+  });
+
+  it("writes no event for a rolled-back import", async () => {
+    const { token, projectId, hook } = await setup();
+    const items = Array.from({ length: 5001 }, (_, i) => ({ text: `t${i}` }));
+    items.push({ nope: "no text" } as never);
+    const answer = await call(token, "POST", `/api/projects/${projectId}/import`, items);
+    expect(answer.status).toBe(400);
+    await call(token, "POST", "/api/tasks/", { project: projectId, data: { text: "after" } });
+    await until("the later create's delivery", () => receiver.received.length >= 1);
+    const rows = await database.db
+      .select()
+      .from(webhookEvents)
+      .where(eq(webhookEvents.webhookId, hook.id));
+    expect(rows).toHaveLength(1);
+    expect(receiver.received).toHaveLength(1);
+    expect(receiver.received[0]?.json.tasks[0].data).toEqual({ text: "after" });
+  });
+
+  it("sends nothing for changes when no webhook listens, and only the actions asked for", async () => {
+    const { token, projectId, hook } = await setup({
+      send_for_all_actions: false,
+      actions: ["TASKS_DELETED"],
+    });
+    const task = await call(token, "POST", "/api/tasks/", {
+      project: projectId,
+      data: { text: "x" },
+    });
+    await call(token, "DELETE", `/api/tasks/${task.body.id}/`);
+    await until("the delete's delivery", () => receiver.received.length >= 1);
+    expect(receiver.received.map((r) => r.json.action)).toEqual(["TASKS_DELETED"]);
+    const rows = await database.db
+      .select()
+      .from(webhookEvents)
+      .where(eq(webhookEvents.webhookId, hook.id));
+    expect(rows.map((r) => r.action)).toEqual(["TASKS_DELETED"]);
+  });
+
+  it("retries a receiver that fails for a while, keeps the order, honours Retry-After", async () => {
+    const { token, projectId, hook } = await setup();
+    receiver.answer = (n) =>
+      n === 1
+        ? { status: 503 }
+        : n === 2
+          ? { status: 429, headers: { "retry-after": "1" } }
+          : { status: 200 };
+    await call(token, "POST", "/api/tasks/", { project: projectId, data: { text: "first" } });
+    await call(token, "POST", "/api/tasks/", { project: projectId, data: { text: "second" } });
+    await until("both delivered", () => receiver.received.length >= 4);
+    const texts = receiver.received.map((r) => r.json.tasks[0].data.text);
+    expect(texts).toEqual(["first", "first", "first", "second"]);
+    const ids = receiver.received.map((r) => r.headers["webhook-id"]);
+    expect(ids[0]).toBe(ids[1]);
+    expect(ids[1]).toBe(ids[2]);
+    const stamps = receiver.received.map((r) => Number(r.headers["webhook-timestamp"]));
+    // The third attempt waited for Retry-After (1 s), not the 0.2 s of the schedule.
+    expect((stamps[2] as number) - (stamps[1] as number)).toBeGreaterThanOrEqual(1);
+    const log = await call(token, "GET", `/api/webhooks/${hook.id}/deliveries/`);
+    expect(log.body.map((d: { attempts: number }) => d.attempts)).toEqual([1, 3]);
+    expect((await call(token, "GET", `/api/webhooks/${hook.id}/`)).body.consecutive_failures).toBe(
+      0,
+    );
+  });
+
+  it("stops retrying on a 4xx, and turns the webhook off after a run of failures", async () => {
+    const { token, projectId, hook } = await setup();
+    receiver.answer = () => ({ status: 410 });
+    for (const text of ["a", "b", "c", "d"])
+      await call(token, "POST", "/api/tasks/", { project: projectId, data: { text } });
+    await until("three failures", () => receiver.received.length >= 3);
+    const webhook = await until("the webhook turned off", async () => {
+      const read = await call(token, "GET", `/api/webhooks/${hook.id}/`);
+      return read.body.is_active === false ? read.body : undefined;
+    });
+    expect(webhook.disabled_reason).toContain("3 failed deliveries in a row");
+    expect(webhook.disabled_reason).toContain("410");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // One attempt each (410 is final), three events, then nothing while off.
+    expect(receiver.received.map((r) => r.json.tasks[0].data.text)).toEqual(["a", "b", "c"]);
+    const log = await call(token, "GET", `/api/webhooks/${hook.id}/deliveries/`);
+    expect(log.body.map((d: { status: string }) => d.status)).toEqual([
+      "pending",
+      "failed",
+      "failed",
+      "failed",
+    ]);
+
+    // Turned back on, it goes on with the pending event; redeliver sends a failed one again.
+    receiver.answer = () => ({ status: 200 });
+    const on = await call(token, "PATCH", `/api/webhooks/${hook.id}/`, { is_active: true });
+    expect(on.body).toMatchObject({ is_active: true, disabled_reason: null });
+    await until("d delivered", () => receiver.received.length >= 4);
+    const failedA = log.body[3];
+    const again = await call(
+      token,
+      "POST",
+      `/api/webhooks/${hook.id}/deliveries/${failedA.id}/redeliver/`,
+    );
+    expect(again.body.status).toBe("pending");
+    await until("a redelivered", () => receiver.received.length >= 5);
+    expect(receiver.received[4]?.headers["webhook-id"]).toBe(failedA.message_id);
+    expect(receiver.received[4]?.json.tasks[0].data.text).toBe("a");
+  });
+
+  it("batches the TASKS_CREATED of a 10,000-task import, every task exactly once", async () => {
+    const { token, projectId } = await setup();
+    const items = Array.from({ length: 10_000 }, (_, i) => ({ text: `t${i}` }));
+    const answer = await call(
+      token,
+      "POST",
+      `/api/projects/${projectId}/import?return_task_ids=true`,
+      items,
+    );
+    expect(answer.status).toBe(201);
+    await until("every batch", () => receiver.received.length >= 100);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.received).toHaveLength(100);
+    const seen = receiver.received.flatMap((r) => {
+      expect(r.json.action).toBe("TASKS_CREATED");
+      expect(r.json.tasks.length).toBeLessThanOrEqual(100);
+      return r.json.tasks.map((t: { id: number }) => t.id);
+    });
+    expect(seen).toEqual(answer.body.task_ids);
+  }, 120_000);
+
+  it("sends organization events to organization webhooks", async () => {
+    const tenant = await createTenant(database.db);
+    const hook = await call(tenant.token, "POST", "/api/webhooks/", { url: receiver.url });
+    expect(hook.body.project).toBeNull();
+    const project = await call(tenant.token, "POST", "/api/projects/", { title: "Org" });
+    await call(tenant.token, "DELETE", `/api/projects/${project.body.id}/`);
+    await until("two deliveries", () => receiver.received.length >= 2);
+    expect(receiver.received.map((r) => r.json)).toEqual([
+      expect.objectContaining({
+        action: "PROJECT_CREATED",
+        project: expect.objectContaining({ id: project.body.id, title: "Org" }),
+      }),
+      { action: "PROJECT_DELETED", project: { id: project.body.id } },
+    ]);
+  });
+});
