@@ -31,12 +31,14 @@ interface Wanted {
   actions: Set<string>;
 }
 
-const byProject = new Map<number, Wanted | Promise<Wanted>>();
-const byOrganization = new Map<number, Wanted | Promise<Wanted>>();
+const byProject = new Map<number, Wanted>();
+const byOrganization = new Map<number, Wanted>();
 const listeners = new Set<() => void>();
+let invalidatedAt = 0;
 
 /** Forgets every cached answer (after this process changed a webhook). */
 export function invalidateWebhookCache(): void {
+  invalidatedAt = Date.now();
   byProject.clear();
   byOrganization.clear();
 }
@@ -80,22 +82,15 @@ export async function webhooksWant(
 ): Promise<boolean> {
   const [map, key] =
     "projectId" in scope ? [byProject, scope.projectId] : [byOrganization, scope.organizationId];
-  let entry = map.get(key);
-  if (entry && !(entry instanceof Promise) && Date.now() - entry.at > CACHE_MS) entry = undefined;
-  if (!entry) {
-    const loading = load(db, scope);
-    map.set(key, loading);
-    loading.then(
-      (wanted) => {
-        if (map.get(key) === loading) map.set(key, wanted);
-      },
-      () => {
-        if (map.get(key) === loading) map.delete(key);
-      },
-    );
-    entry = loading;
+  let wanted = map.get(key);
+  if (!wanted || Date.now() - wanted.at > CACHE_MS) {
+    // Loaded on the caller's own handle, never awaited by another: a caller inside a
+    // transaction (PGlite's single connection) must not wait for a load queued behind it.
+    wanted = await load(db, scope);
+    const current = map.get(key);
+    // A load that began before an invalidation may hold what was just changed: not kept.
+    if (wanted.at > invalidatedAt && (!current || current.at < wanted.at)) map.set(key, wanted);
   }
-  const wanted = await entry;
   return wanted.all || wanted.actions.has(action);
 }
 
