@@ -153,6 +153,9 @@ const LOST = new Set([
   "08P01",
 ]);
 
+/** Seconds a client should wait before retrying a 503 (REST and tRPC send the same). */
+export const RETRY_AFTER_SECONDS = 1;
+
 export const DATABASE_UNAVAILABLE =
   "The database is unavailable right now: nothing was written. Try again shortly.";
 export const DATABASE_BUSY =

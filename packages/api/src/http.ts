@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Db } from "./db/client";
+import { RETRY_AFTER_SECONDS } from "./errors";
 import type { JobSystem } from "./jobs";
 import { restRoutes } from "./rest";
 import { type AppRouter, appRouter } from "./root";
@@ -82,6 +83,12 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     },
   });
 
+  // Every answer, whatever its path, status or surface: browsers must not read a JSON error
+  // (or a stored file) as HTML.
+  app.addHook("onSend", async (_request, reply) => {
+    reply.header("x-content-type-options", "nosniff");
+  });
+
   const routes: { method: string; url: string }[] = [];
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url });
@@ -105,6 +112,12 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
           onError({ error }) {
             if (error.code === "INTERNAL_SERVER_ERROR")
               logError(randomUUID(), error.cause ?? error);
+          },
+          // A database outage (503) is worth a retry, after the same delay REST answers.
+          responseMeta({ errors }) {
+            return errors.some((error) => error.code === "SERVICE_UNAVAILABLE")
+              ? { headers: { "retry-after": String(RETRY_AFTER_SECONDS) } }
+              : {};
           },
         } satisfies FastifyTRPCPluginOptions<AppRouter>["trpcOptions"],
       });

@@ -11,7 +11,7 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import packageJson from "../../package.json" with { type: "json" };
-import { toClientError } from "../errors";
+import { RETRY_AFTER_SECONDS, toClientError } from "../errors";
 import { INTERNAL_ERROR_MESSAGE } from "../trpc";
 
 export const API_VERSION: string = packageJson.version;
@@ -112,7 +112,7 @@ export function toRestError(
       return { statusCode: 500, headers, body, internal: error.cause ?? error };
     }
     // A database outage (503) is worth a retry: SDKs retry 5xx by themselves.
-    if (statusCode === 503) headers["retry-after"] = "1";
+    if (statusCode === 503) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
     if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = "Token";
     return { statusCode, headers, body: restErrorBody(statusCode, error.message) };
   }
