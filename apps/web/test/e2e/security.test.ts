@@ -131,3 +131,23 @@ describe("a change to the pages made with the session cookie", () => {
     expect(own.status).not.toBe(403);
   });
 });
+
+describe("the pages' Content Security Policy", () => {
+  it("allows only the scripts the server wrote for this answer, by a fresh nonce", async () => {
+    const nonces: string[] = [];
+    for (const path of ["/", "/login", "/login"]) {
+      const res = await fetch(`${baseURL}${path}`);
+      const policy = res.headers.get("content-security-policy") ?? "";
+      const scriptSrc = policy.split(";").find((d) => d.trim().startsWith("script-src")) ?? "";
+      expect(scriptSrc).not.toContain("'unsafe-inline'");
+      const nonce = /'nonce-([^']+)'/.exec(scriptSrc)?.[1];
+      expect(nonce, policy).toBeDefined();
+      nonces.push(nonce ?? "");
+      const html = await res.text();
+      const scripts = [...html.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1] ?? "");
+      expect(scripts.length).toBeGreaterThan(0);
+      for (const attributes of scripts) expect(attributes).toContain(`nonce="${nonce}"`);
+    }
+    expect(new Set(nonces).size).toBe(nonces.length);
+  });
+});
