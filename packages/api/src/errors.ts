@@ -57,6 +57,20 @@ export function fieldError(field: string, message: string): TRPCError {
   return issuesError([{ field, message }], message);
 }
 
+/**
+ * `value` parsed by `schema`, for services that forms reach without a tRPC input: the first
+ * issue is a refusal of its field.
+ */
+export function parseFields<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const [issue] = parsed.error.issues;
+  const field = issue?.path[0];
+  throw typeof field === "string"
+    ? fieldError(field, issue?.message ?? "Not a valid value.")
+    : issuesError([{ field: null, message: issue?.message ?? "Not a valid value." }]);
+}
+
 /** The field a refusal concerns, when it names one. */
 export function errorField(error: unknown): string | undefined {
   const cause = error instanceof TRPCError ? error.cause : undefined;

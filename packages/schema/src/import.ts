@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ProjectId } from "./ids";
+import { StorableString } from "./storable-string";
 
 /** Most tasks one import request may hold (Label Studio's limit too). */
 export const MAX_IMPORT_TASKS = 1_000_000;
@@ -12,9 +13,10 @@ export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
  * with the same key and the same request within 24 hours answers the first response and
  * creates nothing.
  */
-export const IdempotencyKey = z
-  .string()
-  .regex(/^[\x21-\x7e]{0,255}$/, "An idempotency key is 1 to 255 visible ASCII characters.")
+export const IdempotencyKey = StorableString.regex(
+  /^[\x21-\x7e]{0,255}$/,
+  "An idempotency key is 1 to 255 visible ASCII characters.",
+)
   .optional()
   .transform((key) => key || undefined);
 export type IdempotencyKey = z.infer<typeof IdempotencyKey>;

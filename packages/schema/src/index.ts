@@ -7,6 +7,7 @@ export * from "./pagination";
 export * from "./parsed-config";
 export * from "./project";
 export * from "./rest";
+export * from "./storable-string";
 export * from "./storage";
 export * from "./task";
 export * from "./task-rules";

@@ -23,7 +23,12 @@ export interface JsonProblem {
   message: string;
 }
 
-function unstorableReason(text: string): string | null {
+/**
+ * Why PostgreSQL cannot store `text` faithfully (U+0000, a lone surrogate), or null. The one
+ * rule for every string Taskport keeps: task JSON here, every other input field through
+ * `StorableString`.
+ */
+export function unstorableReason(text: string): string | null {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code === 0) return "contains U+0000 (NUL), which cannot be stored";

@@ -39,6 +39,12 @@ const TAG_VALUE_TYPES: Record<string, readonly JsonType[]> = {
   Choices: ["string", "array"],
 };
 
+/**
+ * The deepest nesting of tags a label config may have. Real configs nest a handful of levels;
+ * the bound keeps a hostile config (60,000 nested tags) from costing the parser its stack.
+ */
+export const LABEL_CONFIG_MAX_DEPTH = 100;
+
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: "",
@@ -46,9 +52,39 @@ const parser = new XMLParser({
   allowBooleanAttributes: true,
   parseAttributeValue: false,
   parseTagValue: false,
+  // The parser lets one level more through than this option says.
+  maxNestedTags: LABEL_CONFIG_MAX_DEPTH - 1,
 });
 
-type OrderedNode = { [tag: string]: OrderedNode[] } & { ":@"?: Record<string, string> };
+export type OrderedNode = { [tag: string]: OrderedNode[] } & { ":@"?: Record<string, string> };
+
+/**
+ * A label config's XML as ordered nodes, or why it cannot be read: not well-formed (the
+ * validator walks without recursion), or nested deeper than LABEL_CONFIG_MAX_DEPTH. The one
+ * parse every reading of a config goes through.
+ */
+export function parseLabelConfigXml(
+  xml: string,
+): { ok: true; nodes: OrderedNode[] } | { ok: false; error: string } {
+  const valid = XMLValidator.validate(xml, { allowBooleanAttributes: true });
+  if (valid !== true) {
+    const { msg, line, col } = valid.err;
+    return {
+      ok: false,
+      error: `Label config is not well-formed XML: ${msg} (line ${line}, column ${col}).`,
+    };
+  }
+  try {
+    return { ok: true, nodes: parser.parse(xml) as OrderedNode[] };
+  } catch (error) {
+    // The parser stops at maxNestedTags with a plain Error; anything else is a defect.
+    if (!(error instanceof Error && /nested tags/i.test(error.message))) throw error;
+    return {
+      ok: false,
+      error: `Label config is nested deeper than ${LABEL_CONFIG_MAX_DEPTH} tags.`,
+    };
+  }
+}
 
 interface Element {
   tag: string;
@@ -94,15 +130,9 @@ function firstVariable(text: string): string | undefined {
 export function checkLabelConfig(xml: string): LabelConfigCheck {
   if (xml.trim() === "")
     return { ok: false, error: "Label config is empty: use at least <View></View>." };
-  const valid = XMLValidator.validate(xml, { allowBooleanAttributes: true });
-  if (valid !== true) {
-    const { msg, line, col } = valid.err;
-    return {
-      ok: false,
-      error: `Label config is not well-formed XML: ${msg} (line ${line}, column ${col}).`,
-    };
-  }
-  const nodes = parser.parse(xml) as OrderedNode[];
+  const parsed = parseLabelConfigXml(xml);
+  if (!parsed.ok) return parsed;
+  const { nodes } = parsed;
   const root = rootTag(nodes);
   if (root !== "View") {
     return {

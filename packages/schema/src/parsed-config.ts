@@ -4,7 +4,7 @@
  * the default control weights, and whether a new config changes what annotations mean.
  * Pure, so the web app shows the same facts the server answers.
  */
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { type OrderedNode, parseLabelConfigXml } from "./label-config";
 
 export interface ParsedInput {
   type: string;
@@ -33,17 +33,6 @@ interface Node {
   parent: Node | null;
 }
 
-type OrderedNode = { [tag: string]: OrderedNode[] } & { ":@"?: Record<string, string> };
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "",
-  preserveOrder: true,
-  allowBooleanAttributes: true,
-  parseAttributeValue: false,
-  parseTagValue: false,
-});
-
 /** Elements in document order, each knowing its parent. */
 function walk(nodes: OrderedNode[], parent: Node | null, out: Node[]): Node[] {
   for (const node of nodes) {
@@ -60,10 +49,9 @@ function walk(nodes: OrderedNode[], parent: Node | null, out: Node[]): Node[] {
 
 /** The elements of a well-formed config, or null when it is not well-formed XML. */
 function elementsOf(xml: string): Node[] | null {
-  if (!xml.trim() || XMLValidator.validate(xml, { allowBooleanAttributes: true }) !== true) {
-    return null;
-  }
-  return walk(parser.parse(xml) as OrderedNode[], null, []);
+  if (!xml.trim()) return null;
+  const parsed = parseLabelConfigXml(xml);
+  return parsed.ok ? walk(parsed.nodes, null, []) : null;
 }
 
 const LABEL_TAGS = new Set(["Label", "Choice", "Relation"]);

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ProjectId } from "./ids";
 import { DEFAULT_LABEL_CONFIG } from "./label-config";
 import { PageInput } from "./pagination";
+import { StorableString, storableString } from "./storable-string";
 
 export const PROJECT_SAMPLING = [
   "Sequential sampling",
@@ -34,7 +35,7 @@ const required = (input: unknown) =>
 const drfBoolean = () =>
   z.boolean({ error: (issue) => required(issue.input) ?? "Must be a valid boolean." });
 const drfString = (nullable = false) =>
-  z.string({
+  storableString({
     error: (issue) =>
       (nullable && issue.input === null ? undefined : required(issue.input)) ??
       "Not a valid string.",
@@ -51,16 +52,17 @@ const drfChoice = <T extends readonly [string, ...string[]]>(values: T) =>
   });
 
 /** `#RRGGBB`, as Label Studio's `validate_color` requires. */
-export const ProjectColor = z
-  .string({ error: 'Color must be in "#RRGGBB" format' })
-  .regex(/^#[0-9A-Fa-f]{6}$/, { error: 'Color must be in "#RRGGBB" format' });
+export const ProjectColor = storableString({ error: 'Color must be in "#RRGGBB" format' }).regex(
+  /^#[0-9A-Fa-f]{6}$/,
+  { error: 'Color must be in "#RRGGBB" format' },
+);
 
 const DATETIME_FORMAT_ERROR =
   "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
 
 /** A date-time as DRF reads one: ISO 8601, UTC when no offset is given; or a Date (tRPC). */
 export const DateTimeInput = z
-  .union([z.date(), z.string()], { error: DATETIME_FORMAT_ERROR })
+  .union([z.date(), StorableString], { error: DATETIME_FORMAT_ERROR })
   .transform((value, ctx) => {
     if (value instanceof Date) return value;
     const match =
@@ -80,13 +82,15 @@ export const DateTimeInput = z
 export const ControlWeightInput = z.object(
   {
     overall: z.number({ error: "overall must be a number." }).optional(),
-    type: z.string().optional(),
-    labels: z.record(z.string(), z.number({ error: "Label weights must be numbers." })).optional(),
+    type: StorableString.optional(),
+    labels: z
+      .record(StorableString, z.number({ error: "Label weights must be numbers." }))
+      .optional(),
   },
   { error: "Each control tag's weights must be an object." },
 );
 
-export const ControlWeightsInput = z.record(z.string(), ControlWeightInput, {
+export const ControlWeightsInput = z.record(StorableString, ControlWeightInput, {
   error: (issue) =>
     issue.input === null
       ? undefined
@@ -264,9 +268,9 @@ export const ProjectListInput = PageInput.extend({
   /** Only these ids (Label Studio's `ids=1,2,3`). */
   ids: z.array(ProjectId).optional(),
   /** Titles containing this, case-insensitive. */
-  title: z.string().max(1000).optional(),
+  title: StorableString.max(1000).optional(),
   /** Titles or descriptions containing this, case-insensitive. */
-  search: z.string().max(1000).optional(),
+  search: StorableString.max(1000).optional(),
   /** Pinned projects only, or unpinned only. */
   filter: PinnedFilter.default("all"),
   /** Replaces the default order (pinned first, newest first), as DRF's OrderingFilter does. */
@@ -363,9 +367,9 @@ export type ProjectCounts = z.infer<typeof ProjectCounts>;
 
 /** `POST /api/projects/validate/` and `/api/projects/{id}/validate/`. */
 export const ProjectLabelConfigInput = z.object({
-  label_config: z
-    .string({ error: (issue) => required(issue.input) ?? "Not a valid string." })
-    .max(1_000_000),
+  label_config: storableString({
+    error: (issue) => required(issue.input) ?? "Not a valid string.",
+  }).max(1_000_000),
 });
 export type ProjectLabelConfigInput = z.infer<typeof ProjectLabelConfigInput>;
 

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { TokenId } from "./ids";
 import { Project } from "./project";
+import { StorableString } from "./storable-string";
 
 /** Every REST error: contract section 2. */
 export const ErrorBody = z.object({
@@ -35,7 +36,7 @@ export const TokenKind = z.enum(["key", "pat"]);
 export type TokenKind = z.infer<typeof TokenKind>;
 
 export const TokenCreateInput = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: StorableString.trim().min(1).max(200),
   kind: TokenKind.default("key"),
 });
 export type TokenCreateInput = z.input<typeof TokenCreateInput>;
@@ -63,7 +64,7 @@ export const TokenCreated = z.object({
 });
 export type TokenCreated = z.infer<typeof TokenCreated>;
 
-export const TokenRefreshInput = z.object({ refresh: z.string().min(1) });
+export const TokenRefreshInput = z.object({ refresh: StorableString.min(1) });
 export type TokenRefreshInput = z.infer<typeof TokenRefreshInput>;
 
 export const AccessToken = z.object({ access: z.string() });

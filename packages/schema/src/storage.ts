@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { MAX_INT_ID, ProjectId } from "./ids";
+import { StorableString } from "./storable-string";
 
 export const STORAGE_TYPES = ["s3", "localfiles"] as const;
 export const StorageType = z.enum(STORAGE_TYPES);
@@ -28,17 +29,18 @@ export const OnChangePolicy = z.enum(["update", "create"]);
 /** What a sync does with the tasks of an object that is gone: keep them (marked), or delete. */
 export const OnDeletePolicy = z.enum(["keep", "delete"]);
 
-const optionalText = (max: number) => z.string().max(max).nullish();
+const optionalText = (max: number) => StorableString.max(max).nullish();
 
 /** S3 bucket names as botocore accepts them. */
-const Bucket = z
-  .string()
-  .regex(/^[a-zA-Z0-9.\-_]{1,255}$/, "Invalid bucket name: use letters, digits, '.', '-' and '_'.");
+const Bucket = StorableString.regex(
+  /^[a-zA-Z0-9.\-_]{1,255}$/,
+  "Invalid bucket name: use letters, digits, '.', '-' and '_'.",
+);
 
-const Endpoint = z
-  .string()
-  .max(2000)
-  .refine((value) => /^https?:\/\/[^\s]+$/i.test(value), "Enter an http:// or https:// URL.");
+const Endpoint = StorableString.max(2000).refine(
+  (value) => /^https?:\/\/[^\s]+$/i.test(value),
+  "Enter an http:// or https:// URL.",
+);
 
 /** Fields every import storage has. */
 const commonFields = {

@@ -3,6 +3,7 @@
  * shapes of Label Studio's legacy token endpoints.
  */
 import { z } from "zod";
+import { StorableString } from "./storable-string";
 
 /** Label Studio's whoami answer: the user, its organization and its permissions. */
 export const WhoAmI = z.object({
@@ -27,3 +28,20 @@ export type WhoAmI = z.infer<typeof WhoAmI>;
 /** `GET /api/current-user/token`, `POST /api/token/`: `{"token": ...}`. */
 export const TokenValue = z.object({ token: z.string() });
 export type TokenValue = z.infer<typeof TokenValue>;
+
+/** A user added to the caller's organization (`taskport users create`). */
+export const UserCreateInput = z.object({
+  email: StorableString.max(254),
+  password: StorableString.max(1024),
+});
+export type UserCreateInput = z.infer<typeof UserCreateInput>;
+
+/** The sign-up form: a user in a new organization of their own. */
+export const SignUpInput = UserCreateInput.extend({
+  organizationTitle: StorableString.max(200).optional(),
+});
+export type SignUpInput = z.infer<typeof SignUpInput>;
+
+/** The login form. */
+export const LoginInput = UserCreateInput;
+export type LoginInput = z.infer<typeof LoginInput>;

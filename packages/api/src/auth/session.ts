@@ -32,13 +32,22 @@ export async function deleteSession(db: Db, secret: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.tokenHash, hashToken(secret)));
 }
 
-/** The session secret from a Cookie header, if any. */
+/**
+ * The session secret from a Cookie header, if any. Secrets are URL-safe, so a value that does
+ * not decode (`%ff`) is no session: it is returned as sent and matches none.
+ */
 export function sessionFromCookie(cookieHeader: string | undefined): string | undefined {
   if (!cookieHeader) return undefined;
   for (const part of cookieHeader.split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE)
-      return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) {
+      const value = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(value);
+      } catch {
+        return value;
+      }
+    }
   }
   return undefined;
 }

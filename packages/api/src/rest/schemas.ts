@@ -19,6 +19,7 @@ import {
   ProjectCreateInput,
   ProjectPage,
   ProjectUpdateInput,
+  StorableString,
   Task,
   TaskCreateInput,
   TaskList,
@@ -100,7 +101,7 @@ export function notFoundIssue(ctx: IssueContext, detail: string): void {
 
 /** The last value of a repeated query parameter, as DRF reads it. */
 export const queryValue = z
-  .union([z.string(), z.array(z.string())])
+  .union([StorableString, z.array(StorableString)])
   .transform((value) => (Array.isArray(value) ? value[value.length - 1] : value)?.trim());
 
 /**

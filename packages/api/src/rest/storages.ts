@@ -14,6 +14,7 @@ import {
   S3StorageCreateInput,
   S3StorageUpdateInput,
   S3StorageValidateInput,
+  StorableString,
   type StorageType,
 } from "@taskport/schema";
 import type { FastifyReply } from "fastify";
@@ -221,7 +222,7 @@ const JobPath = z.object({
 });
 
 const MediaQuery = (name: string, description: string) =>
-  z.looseObject({ [name]: described(z.string().min(1), description) });
+  z.looseObject({ [name]: described(StorableString.min(1), description) });
 
 export const storageRoutes: RestRoute[] = [
   route({

@@ -1,6 +1,7 @@
 /** Users, their organizations and their API tokens. */
 
 import { createHash } from "node:crypto";
+import { LoginInput, SignUpInput } from "@taskport/schema";
 import { TRPCError } from "@trpc/server";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
@@ -13,7 +14,7 @@ import {
 import { hashToken, TOKEN_PATTERN } from "../auth/tokens";
 import type { Db } from "../db/client";
 import { apiTokens, loginAttempts, organizations, users } from "../db/schema";
-import { fieldError, mapDbError } from "../errors";
+import { fieldError, mapDbError, parseFields } from "../errors";
 
 export interface UserCreateParams {
   email: string;
@@ -47,8 +48,9 @@ function checkPassword(password: string): void {
 /** A new user in a new organization of their own (what signing up does). */
 export async function createUserWithOrganization(
   db: Db,
-  params: UserCreateParams,
+  input: UserCreateParams,
 ): Promise<CreatedUser> {
+  const params = parseFields(SignUpInput, input);
   const email = normalizeEmail(params.email);
   checkPassword(params.password);
   const passwordHash = await hashPassword(params.password);
@@ -186,10 +188,11 @@ export async function deleteExpiredLoginAttempts(db: Db): Promise<void> {
  */
 export async function verifyLogin(
   db: Db,
-  email: string,
-  password: string,
+  rawEmail: string,
+  rawPassword: string,
   address: string,
 ): Promise<CreatedUser> {
+  const { email, password } = parseFields(LoginInput, { email: rawEmail, password: rawPassword });
   const normalized = email.trim().toLowerCase();
   const accountKey = attemptKey("account", normalized, address);
   const addressKey = attemptKey("address", address);
