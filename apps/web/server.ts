@@ -52,6 +52,7 @@ const api = await createApiHandler({
   secretKey,
   maxBodyBytes: config.maxBodyBytes,
   maxImportBytes: config.maxImportBytes,
+  uploads: { mediaDir: config.mediaDir, maxFileBytes: config.maxUploadBytes },
 });
 setRuntime({ db, secretKey, openApiDocument: api.openApiDocument });
 // API-only processes (TASKPORT_API_ONLY=1) serve /api/* without loading Next.js at all: the
@@ -63,8 +64,8 @@ await app?.prepare();
 const handleNext = app?.getRequestHandler();
 
 /**
- * /api/*, Label Studio's /health (the legacy SDK's connection check) and its local-file URLs
- * (/data/local-files/, media of local folder storages) go to the API.
+ * /api/*, Label Studio's /health (the legacy SDK's connection check) and its media URLs
+ * (/data/local-files/ of local folder storages, /data/upload/ of uploaded files) go to the API.
  */
 function isApiPath(url = ""): boolean {
   const path = url.split("?")[0];
@@ -72,6 +73,7 @@ function isApiPath(url = ""): boolean {
     path === "/api" ||
     path === "/data/local-files" ||
     path === "/data/local-files/" ||
+    path?.startsWith("/data/upload/") === true ||
     path?.startsWith("/api/") === true ||
     path === "/health" ||
     path === "/health/"

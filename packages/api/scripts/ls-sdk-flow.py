@@ -1,4 +1,5 @@
-"""Label Studio's Python SDK against a running Taskport: projects, tasks and the current user.
+"""Label Studio's Python SDK against a running Taskport: projects, tasks, the current user,
+imports, file uploads and import records.
 
 Runs with either SDK generation (1.0.8, which validates every response with pydantic, or 2.x),
 see ../shared/tools/ls-sdk/README.md:
@@ -87,6 +88,70 @@ if hasattr(ls, "versions"):
     step("versions.get", f"release={version.release} edition={version.edition}")
 
 
+# Imports and uploads: a JSON body through the SDK, files through its legacy client (the one
+# that posts files), the uploads list and record.
+import os
+import tempfile
+
+media = ls.projects.create(title="SDK uploads", label_config='<View><Image name="img" value="$image"/></View>')
+mid = media.id
+imported = ls.projects.import_tasks(
+    id=mid, request=[{"image": "https://example.com/a.png"}], return_task_ids=True
+)
+step(
+    "projects.import_tasks (JSON)",
+    f"task_count={imported.task_count} found_formats={imported.found_formats} "
+    f"data_columns={imported.data_columns} file_upload_ids={imported.file_upload_ids}",
+)
+
+from label_studio_sdk._legacy.client import Client
+
+legacy = Client(url=url, api_key=token).get_project(mid)
+folder = tempfile.mkdtemp()
+png = os.path.join(folder, "cat.png")
+with open(png, "wb") as f:
+    f.write(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"))
+task_ids = legacy.import_tasks(png)
+step("legacy Project.import_tasks (a .png file)", f"task_ids={task_ids}")
+task = ls.tasks.get(id=task_ids[0])
+step("tasks.get", f"data={task.data} file_upload={task.file_upload}")
+
+uploads = ls.files.list(id=mid, all_=True)
+step("files.list all", f"{[(u.id, u.file, u.size) for u in uploads]}")
+one = ls.files.get(id=uploads[0].id)
+step("files.get", f"id={one.id} file={one.file}")
+ls.files.download(filename=one.file.split("/", 1)[1])
+step("files.download", "200")
+
+if GENERATION == "2.x":
+    import httpx as _httpx
+
+    raw = _httpx.post(
+        f"{url}/api/projects/{mid}/import",
+        headers={"Authorization": f"Token {token}"},
+        files={"file": ("rows.csv", b"image\nhttps://example.com/b.png\n")},
+    ).json()
+    from label_studio_sdk.types.file_upload import FileUpload as FileUploadModel
+
+    listed = _httpx.get(
+        f"{url}/api/projects/{mid}/file-uploads?all=true",
+        headers={"Authorization": f"Token {token}"},
+    ).json()
+    for item in listed:
+        FileUploadModel.model_validate(item)
+    step("validated the file uploads list", f"{len(listed)} FileUpload(s)")
+    status = ls.tasks.create_many_status(id=mid, import_pk=raw["import"])
+    step(
+        "tasks.create_many_status",
+        f"status={status.status} task_count={status.task_count} found_formats={status.found_formats} "
+        f"file_upload_ids={status.file_upload_ids}",
+    )
+
+ls.files.delete(id=uploads[0].id)
+ls.files.delete_many(id=mid)
+step("files.delete, files.delete_many", f"left={len(ls.files.list(id=mid, all_=True))}")
+
+
 # SDK 2.x builds its models without validating them; validate the raw answers against its
 # Label Studio (community) models too.
 if GENERATION == "2.x":
@@ -96,8 +161,14 @@ if GENERATION == "2.x":
     from label_studio_sdk.types.who_am_i_user import WhoAmIUser
 
     http = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"})
+    from label_studio_sdk.projects.types.import_tasks_projects_response import (
+        ImportTasksProjectsResponse,
+    )
+    from label_studio_sdk.types.project_import import ProjectImport
+
     checks = [
         (Project, f"/api/projects/{pid}/"),
+        (ProjectImport, f"/api/projects/{mid}/imports/{raw['import']}/"),
         (WhoAmIUser, "/api/current-user/whoami"),
         (VersionResponse, "/api/version"),
     ]
@@ -106,6 +177,8 @@ if GENERATION == "2.x":
         answer.raise_for_status()
         model.model_validate(answer.json())
         step(f"validated {path}", model.__name__)
+    ImportTasksProjectsResponse.model_validate(raw)
+    step("validated the import answer", "ImportTasksProjectsResponse")
     for item in http.get("/api/projects/").json()["results"]:
         Project.model_validate(item)
     step("validated /api/projects/", "every result is a Project")

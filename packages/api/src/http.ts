@@ -11,10 +11,12 @@ import type { Db } from "./db/client";
 import { RETRY_AFTER_SECONDS } from "./errors";
 import type { JobSystem } from "./jobs";
 import { restRoutes } from "./rest";
+import { uploadSettings } from "./rest/auth";
 import { type AppRouter, appRouter } from "./root";
 import { deleteExpiredIdempotencyKeys } from "./services/idempotency";
 import { deleteExpiredLoginAttempts } from "./services/user";
 import type { WebhookNetworkSettings } from "./services/webhook-network";
+import { sweepUploads, type UploadSettings } from "./services/uploads";
 import { createTRPCContext } from "./trpc";
 
 const IDEMPOTENCY_SWEEP_MS = 10 * 60 * 1000;
@@ -34,6 +36,11 @@ export interface ApiHandlerOptions {
   maxBodyBytes?: number;
   /** Largest import request body (TASKPORT_MAX_IMPORT_BYTES); default 250 MiB. */
   maxImportBytes?: number;
+  /**
+   * Uploaded files: the media folder (TASKPORT_MEDIA_DIR) and the largest file
+   * (TASKPORT_MAX_UPLOAD_BYTES, default 5 GiB). See services/uploads.ts.
+   */
+  uploads?: Partial<UploadSettings>;
   /** Where unexpected errors are reported, with the id a client can quote. */
   logError?: (id: string, error: unknown) => void;
 }
@@ -134,6 +141,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     webhooks: options.webhooks,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxImportBytes: options.maxImportBytes,
+    uploads: options.uploads,
     logError,
   });
 
@@ -142,9 +150,12 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
 
   // Expired idempotency keys and login counts are swept while the server runs; a failed sweep
   // (the database being down, say) is retried at the next tick.
+  // So are uploaded files no row or task holds any more (services/uploads.ts).
+  const uploads = uploadSettings({ db, maxBodyBytes: 0, uploads: options.uploads });
   const sweep = setInterval(() => {
     deleteExpiredIdempotencyKeys(db).catch(() => {});
     deleteExpiredLoginAttempts(db).catch(() => {});
+    sweepUploads(db, uploads).catch(() => {});
   }, IDEMPOTENCY_SWEEP_MS);
   sweep.unref();
 

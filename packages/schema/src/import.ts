@@ -46,12 +46,58 @@ export const ImportResult = z.object({
   file_upload_ids: z.array(z.number().int()),
   could_be_tasks_list: z.boolean(),
   /**
-   * File extensions (".csv") and how many files of each the request held; `[]` for an import
-   * of a body, as Label Studio answers.
+   * Each file's extension (".csv"), in order; `[]` for a body. Label Studio documents (and
+   * its SDKs type) a list of strings, though its code answers a file import with a count per
+   * extension, which the SDK models refuse.
    */
-  found_formats: z.union([z.tuple([]), z.record(z.string(), z.number().int())]),
+  found_formats: z.array(z.string()),
   /** The data keys of each file's first task that every file shares; `[]` for a body. */
   data_columns: z.array(z.string()),
   task_ids: z.array(z.number().int()).optional(),
+  /** The import's record (REST): GET /api/projects/{id}/imports/{import}/. */
+  import: z.number().int().optional(),
 });
 export type ImportResult = z.infer<typeof ImportResult>;
+
+/** An import's state, as Label Studio names them. */
+export const ImportStatus = z.enum(["created", "in_progress", "failed", "completed"]);
+export type ImportStatus = z.infer<typeof ImportStatus>;
+
+/**
+ * One import request and what it did (Label Studio's ProjectImport, its fields in its order).
+ * `tasks` is always null: the request's items are not kept.
+ */
+export const ProjectImport = z.object({
+  id: z.number().int(),
+  project: z.number().int(),
+  preannotated_from_fields: z.array(z.string()).nullable(),
+  commit_to_project: z.boolean(),
+  return_task_ids: z.boolean(),
+  status: ImportStatus,
+  url: z.string().nullable(),
+  traceback: z.string().nullable(),
+  error: z.string().nullable(),
+  created_at: z.date(),
+  updated_at: z.date(),
+  finished_at: z.date().nullable(),
+  task_count: z.number().int(),
+  annotation_count: z.number().int(),
+  prediction_count: z.number().int(),
+  /** Whole seconds, as Label Studio stores them. */
+  duration: z.number().int(),
+  file_upload_ids: z.array(z.number().int()),
+  could_be_tasks_list: z.boolean(),
+  found_formats: z.array(z.string()),
+  data_columns: z.array(z.string()),
+  tasks: z.null(),
+  task_ids: z.array(z.number().int()),
+});
+export type ProjectImport = z.infer<typeof ProjectImport>;
+
+/** An uploaded file (Label Studio's FileUpload): `file` is its name under the media folder. */
+export const FileUpload = z.object({
+  id: z.number().int(),
+  file: z.string(),
+  size: z.number().int().nullable(),
+});
+export type FileUpload = z.infer<typeof FileUpload>;

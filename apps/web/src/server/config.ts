@@ -13,6 +13,10 @@ export interface AppConfig {
   /** TASKPORT_MAX_IMPORT_BYTES: the largest import request (the API's default when unset). */
   maxImportBytes: number | undefined;
   secretKey: string | undefined;
+  /** TASKPORT_MEDIA_DIR: where uploaded files are kept (default `.data/media`). */
+  mediaDir: string;
+  /** TASKPORT_MAX_UPLOAD_BYTES: the largest uploaded file (the API's default when unset). */
+  maxUploadBytes: number | undefined;
   /** The PostgreSQL pool: size, prepared statements and the bounds on every wait. */
   postgres: {
     max: number | undefined;
@@ -79,6 +83,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxBodyBytes: positiveInt("TASKPORT_MAX_BODY_BYTES", env.TASKPORT_MAX_BODY_BYTES),
     maxImportBytes: positiveInt("TASKPORT_MAX_IMPORT_BYTES", env.TASKPORT_MAX_IMPORT_BYTES),
     secretKey: env.TASKPORT_SECRET_KEY || undefined,
+    mediaDir: resolve(repoRoot, env.TASKPORT_MEDIA_DIR || ".data/media"),
+    maxUploadBytes: positiveInt("TASKPORT_MAX_UPLOAD_BYTES", env.TASKPORT_MAX_UPLOAD_BYTES),
     postgres: {
       max: positiveInt("DATABASE_POOL_SIZE", env.DATABASE_POOL_SIZE),
       prepare: flag("DATABASE_PREPARE", env.DATABASE_PREPARE),

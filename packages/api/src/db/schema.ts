@@ -184,11 +184,58 @@ export const fileUploads = pgTable(
     fileName: text().notNull(),
     format: text().notNull(),
     size: bigint({ mode: "number" }).notNull().default(0),
+    // Where the file is kept, under the media folder: `upload/{project}/{8 hex}-{name}`, as
+    // Label Studio names it (and serves it at /data/{file}). Null for rows made before files
+    // were kept.
+    file: text(),
     createdAt: createdAt(),
   },
   (t) => [
     index("file_uploads_project_id_idx").on(t.projectId),
     index("file_uploads_created_by_idx").on(t.createdBy).where(sql`${t.createdBy} is not null`),
+    // Media URLs are looked up by the stored name.
+    uniqueIndex("file_uploads_file_key").on(t.file),
+  ],
+);
+
+/**
+ * One import request and what it did (Label Studio's ProjectImport): answered by
+ * GET /api/projects/{id}/imports/{import_pk}/.
+ */
+export const projectImports = pgTable(
+  "project_imports",
+  {
+    id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    projectId: integer()
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    createdBy: integer().references(() => users.id, { onDelete: "set null" }),
+    status: text()
+      .$type<"created" | "in_progress" | "failed" | "completed">()
+      .notNull()
+      .default("created"),
+    url: text(),
+    traceback: text(),
+    error: text(),
+    commitToProject: boolean().notNull().default(true),
+    returnTaskIds: boolean().notNull().default(false),
+    preannotatedFromFields: jsonb().$type<string[]>(),
+    taskCount: integer().notNull().default(0),
+    annotationCount: integer().notNull().default(0),
+    predictionCount: integer().notNull().default(0),
+    duration: real().notNull().default(0),
+    fileUploadIds: jsonb().$type<number[]>().notNull().default(sql`'[]'::jsonb`),
+    couldBeTasksList: boolean().notNull().default(false),
+    foundFormats: jsonb().$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    dataColumns: jsonb().$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    taskIds: jsonb().$type<number[]>().notNull().default(sql`'[]'::jsonb`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    finishedAt: timestamp({ withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    index("project_imports_project_id_idx").on(t.projectId),
+    index("project_imports_created_by_idx").on(t.createdBy).where(sql`${t.createdBy} is not null`),
   ],
 );
 

@@ -3,12 +3,15 @@
  * every request (nothing cached, so a revoked token fails on its next use). A browser
  * session may not be used from another origin to change anything (auth/cross-site.ts).
  */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { FastifyRequest } from "fastify";
 import { type Actor, resolveActor } from "../auth/actor";
 import { refuseCrossSiteChange } from "../auth/cross-site";
 import type { Db } from "../db/client";
 import type { JobSystem } from "../jobs";
 import type { WebhookNetworkSettings } from "../services/webhook-network";
+import { DEFAULT_MAX_UPLOAD_BYTES, type UploadSettings } from "../services/uploads";
 
 export interface RestOptions {
   db: Db;
@@ -23,8 +26,18 @@ export interface RestOptions {
   maxBodyBytes: number;
   /** Largest body of POST /api/projects/{id}/import (default 250 MiB, see rest/import.ts). */
   maxImportBytes?: number;
+  /** Uploaded files: where they are kept and the largest one (see services/uploads.ts). */
+  uploads?: Partial<UploadSettings>;
   /** Where unexpected errors are reported, with the id the client sees. */
   logError?: (id: string, error: unknown) => void;
+}
+
+/** The upload settings, defaulted: a folder under the system's temporary one, 5 GiB a file. */
+export function uploadSettings(options: RestOptions): UploadSettings {
+  return {
+    mediaDir: options.uploads?.mediaDir ?? join(tmpdir(), "taskport-media"),
+    maxFileBytes: options.uploads?.maxFileBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+  };
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

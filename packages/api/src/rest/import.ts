@@ -1,34 +1,70 @@
 /**
  * POST /api/projects/{id}/import (contract section 4): a JSON array or object, or multipart
- * files (.json, .jsonl, .csv, .tsv, .txt), streamed into services/import.ts without ever
- * holding the body in memory. The body limit is TASKPORT_MAX_IMPORT_BYTES, counted here as
- * the bytes arrive (the server-wide JSON limit does not apply to this route). An
- * Idempotency-Key header makes a retried import answer its first response.
+ * files: task files (.json, .jsonl, .csv, .tsv, .txt) and, as Label Studio takes them, media
+ * files (images, audio, video, PDF) and hypertext (.html, .htm, .xml), one task each. Bodies
+ * are streamed into services/import.ts without ever being held in memory; files are streamed
+ * to the upload folder (services/uploads.ts) and read from there. Task bytes are bounded by
+ * TASKPORT_MAX_IMPORT_BYTES, counted as they arrive (the server-wide JSON limit does not
+ * apply to this route), each file by TASKPORT_MAX_UPLOAD_BYTES. Every request leaves an
+ * import record (services/import-record.ts). An Idempotency-Key header makes a retried
+ * import answer its first response.
  */
 import { createHash, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { finished } from "node:stream/promises";
-import { IDEMPOTENCY_KEY_HEADER } from "@taskport/schema";
+import { IDEMPOTENCY_KEY_HEADER, UNDEFINED_DATA_KEY } from "@taskport/schema";
 import { TRPCError } from "@trpc/server";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import { validationError } from "../errors";
+import { notFound, validationError } from "../errors";
+import { extensionOf, formatOfFileName, readItems, unsupportedExtension } from "../import-formats";
 import {
-  formatOfFileName,
-  type ImportFormat,
-  readItems,
-  unsupportedExtension,
-} from "../import-formats";
-import { DEFAULT_MAX_IMPORT_BYTES, type ImportSource, importTasks } from "../services/import";
+  DEFAULT_MAX_IMPORT_BYTES,
+  type ImportFile,
+  type ImportSource,
+  importTasks,
+} from "../services/import";
+import {
+  completeImportRecord,
+  deleteImportRecord,
+  failImportRecord,
+  startImportRecord,
+} from "../services/import-record";
+import { findProject, PROJECT_NOT_FOUND } from "../services/project";
+import { objectTagsOf } from "../services/task";
+import {
+  ASSET_TYPES,
+  diskPath,
+  HYPERTEXT_EXTENSIONS,
+  newStoredName,
+  removeStored,
+  saveUpload,
+  type UploadSettings,
+  unclaimed,
+  uploadUrl,
+} from "../services/uploads";
+import { uploadSettings } from "./auth";
 import { ProjectPath } from "./projects";
 import { route } from "./route";
-import { described, IdempotencyHeaders, ImportResultOut, queryFlag } from "./schemas";
+import { described, IdempotencyHeaders, ImportResultOut, queryFlag, restSchemas } from "./schemas";
 
-/** One stream of the body: the JSON body itself, or one uploaded file. */
+/**
+ * Label Studio's answer plus `import`, the id of the request's record, which Label Studio's
+ * asynchronous editions answer alone: clients poll it at /api/projects/{id}/imports/{import}/.
+ */
+const ImportAnswer = ImportResultOut.extend({
+  import: described(z.number().int(), "The import's record (GET .../imports/{import}/)."),
+});
+restSchemas.add(ImportAnswer, { id: "ImportAnswer" });
+
+/** One stream of the body: the JSON body itself, or one uploaded file kept on disk. */
 interface BodyPart {
-  file?: { name: string; format: ImportFormat };
-  format: ImportFormat;
-  bytes: AsyncIterable<Buffer>;
-  size: () => number;
+  file?: ImportFile;
+  items: AsyncIterable<unknown>;
+  /** The body's bytes, for a replay that reads them without importing. */
+  bytes?: AsyncIterable<Buffer>;
 }
 
 function tooLarge(limit: number): TRPCError {
@@ -38,43 +74,79 @@ function tooLarge(limit: number): TRPCError {
   });
 }
 
+interface PartContext {
+  request: FastifyRequest;
+  /** The request's task bytes (bodies and task files): TASKPORT_MAX_IMPORT_BYTES. */
+  limit: number;
+  uploads: UploadSettings;
+  project: { id: number; variables: number };
+  hash: Hash | null;
+  /** Every file written for this request, for the clean-up. */
+  saved: string[];
+}
+
+const DIRECT_UPLOAD_ONE_KEY =
+  "Your label config has more than one data key and direct file upload supports only one data key. To import data with multiple data keys, use a JSON or CSV file.";
+
 /**
- * The parts of the request body, each metered: bytes are counted against the limit (over it,
- * a 413) and, when the request carries an idempotency key, hashed as they pass.
+ * The parts of the request body. Task bytes are counted against the import limit (over it, a
+ * 413) and, when the request carries an idempotency key, hashed as they pass. Files are
+ * written to the upload folder as they arrive (each within TASKPORT_MAX_UPLOAD_BYTES), then
+ * read from there: a media file (image, audio, video, PDF) becomes one task pointing to its
+ * URL, a hypertext file one task holding its text, a task file its rows.
  */
-async function* bodyParts(
-  request: FastifyRequest,
-  limit: number,
-  hash: Hash | null,
-): AsyncGenerator<BodyPart> {
+async function* bodyParts(context: PartContext): AsyncGenerator<BodyPart> {
+  const { request, limit, hash, uploads } = context;
   let total = 0;
-  const meter = (stream: AsyncIterable<Buffer | string>, counter: { n: number }) =>
+  const meter = (stream: AsyncIterable<Buffer | string>, counted: boolean) =>
     (async function* () {
       for await (const raw of stream) {
         const chunk = typeof raw === "string" ? Buffer.from(raw) : raw;
-        total += chunk.length;
-        counter.n += chunk.length;
-        if (total > limit) throw tooLarge(limit);
+        if (counted) {
+          total += chunk.length;
+          if (total > limit) throw tooLarge(limit);
+        }
         hash?.update(chunk);
         yield chunk;
       }
     })();
 
   if (request.isMultipart()) {
-    // Past the limit busboy truncates the file; the meter has refused it by then.
-    for await (const part of request.parts({ limits: { fileSize: limit + 1, parts: 1000 } })) {
+    const fileSize = Math.max(limit, uploads.maxFileBytes) + 1;
+    for await (const part of request.parts({ limits: { fileSize, parts: 1000 } })) {
       if (part.type !== "file") continue;
+      const extension = extensionOf(part.filename);
+      const lower = extension.toLowerCase();
       const format = formatOfFileName(part.filename);
-      if (!format) {
-        throw validationError({}, [unsupportedExtension(part.filename)]);
-      }
+      const asset = format === null && lower in ASSET_TYPES;
+      if (!format && !asset) throw validationError({}, [unsupportedExtension(part.filename)]);
+      const hypertext = HYPERTEXT_EXTENSIONS.has(lower);
       hash?.update(`\0file\0${part.filename}\0`);
-      const counter = { n: 0 };
+      const stored = newStoredName(context.project.id, part.filename);
+      context.saved.push(stored);
+      // Task files and hypertext are read whole into tasks: the import limit bounds them.
+      const size = await saveUpload(uploads, stored, meter(part.file, !asset || hypertext));
+      const name = basename(stored);
+      if (asset && context.project.variables > 1) {
+        throw validationError({}, [`Failed to parse input file ${name}: ${DIRECT_UPLOAD_ONE_KEY}`]);
+      }
+      const path = diskPath(uploads, stored);
+      // A media file is read as one JSON-like item, `{data: {$undefined$: ...}}`.
+      const items: AsyncIterable<unknown> = format
+        ? readItems(createReadStream(path), format)
+        : (async function* () {
+            const value = hypertext ? await readFile(path, "utf8") : uploadUrl(stored);
+            yield { data: { [UNDEFINED_DATA_KEY]: value } };
+          })();
       yield {
-        file: { name: part.filename, format },
-        format,
-        bytes: meter(part.file, counter),
-        size: () => counter.n,
+        file: {
+          name: part.filename,
+          format: format ?? "json",
+          extension: format ? undefined : lower,
+          stored,
+          size: () => size,
+        },
+        items,
       };
       // The next part only arrives once this one has been read to its end.
       await finished(part.file.resume());
@@ -93,12 +165,8 @@ async function* bodyParts(
       message: `Unsupported media type "${request.headers["content-type"] ?? ""}" in request: send application/json or multipart/form-data.`,
     });
   }
-  const counter = { n: 0 };
-  yield {
-    format: "json",
-    bytes: meter(body as AsyncIterable<Buffer>, counter),
-    size: () => counter.n,
-  };
+  const bytes = meter(body as AsyncIterable<Buffer>, true);
+  yield { items: readItems(bytes, "json"), bytes };
 }
 
 const ImportItem = z.record(z.string(), z.unknown());
@@ -123,15 +191,18 @@ const importRoute = (path: string, summary: string) =>
       ),
       contentTypes: ["application/json", "multipart/form-data"],
     },
-    success: { status: 201, description: "What was imported.", schema: ImportResultOut },
+    success: { status: 201, description: "What was imported.", schema: ImportAnswer },
     errors: [400, 401, 404, 413, 415, 422],
     handler: async ({ db, actor, options, params, query, headers, request, reply }) => {
       const limit = options.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
       const declared = Number(request.headers["content-length"]);
-      if (Number.isFinite(declared) && declared > limit) {
+      // Multipart bodies may carry media files far larger: each part is metered instead.
+      if (!request.isMultipart() && Number.isFinite(declared) && declared > limit) {
         reply.header("connection", "close");
         throw tooLarge(limit);
       }
+      const project = await findProject(db, actor, params.id);
+      if (!project) throw notFound(PROJECT_NOT_FOUND);
       const commitToProject = query.commit_to_project;
       const returnTaskIds = query.return_task_ids;
       const key = headers[IDEMPOTENCY_KEY_HEADER];
@@ -139,38 +210,64 @@ const importRoute = (path: string, summary: string) =>
       // they stream past.
       const hash = key === undefined ? null : createHash("sha256");
       hash?.update(JSON.stringify({ project: params.id, commitToProject, returnTaskIds }));
-      const parts = bodyParts(request, limit, hash);
+      const uploads = uploadSettings(options);
+      const saved: string[] = [];
+      const variables = new Set(
+        objectTagsOf(project.labelConfig).map((tag) => tag.variable?.split(".")[0]),
+      );
+      variables.delete(undefined);
+      const parts = bodyParts({
+        request,
+        limit,
+        hash,
+        uploads,
+        project: { id: project.id, variables: variables.size },
+        saved,
+      });
       const sources = (async function* (): AsyncGenerator<ImportSource> {
-        for await (const part of parts) {
-          yield {
-            items: readItems(part.bytes, part.format),
-            file: part.file && { ...part.file, size: part.size },
-          };
-        }
+        for await (const part of parts) yield { items: part.items, file: part.file };
       })();
+      const record = await startImportRecord(db, actor, {
+        project: project.id,
+        commitToProject,
+        returnTaskIds,
+      });
       let digest: string | undefined;
       try {
-        return await importTasks(db, actor, {
+        const result = await importTasks(db, actor, {
           project: params.id,
           sources,
           commitToProject,
           returnTaskIds,
+          record,
           idempotency: {
             key,
             async hash() {
               // Unread when the key is a replay's: read (and hash) the rest of the body.
-              for await (const part of parts) for await (const _ of part.bytes);
+              // Files were written (and hashed) as their parts were reached.
+              for await (const part of parts) if (part.bytes) for await (const _ of part.bytes);
               digest ??= hash?.digest("hex") ?? "";
               return digest;
             },
           },
         });
+        if (result.import !== record) {
+          // A replay: the first request's record answers for it, this one goes.
+          await deleteImportRecord(db, record);
+          return { ...result, import: result.import ?? record };
+        }
+        await completeImportRecord(db, record, result);
+        return { ...result, import: record };
       } catch (error) {
+        await failImportRecord(db, record, error).catch(() => {});
         // Past the limit, stop reading: the connection closes after the answer.
         if (error instanceof TRPCError && error.code === "PAYLOAD_TOO_LARGE") {
           reply.header("connection", "close");
         }
         throw error;
+      } finally {
+        // Files no upload row kept (a failed import, a dry run, a replay) leave the disk.
+        await removeStored(uploads, await unclaimed(db, saved).catch(() => saved));
       }
     },
   });

@@ -19,6 +19,7 @@ import { PLUMBING, type RestRoute, registerRoutes, zodValidatorCompiler } from "
 import { storageRoutes } from "./storages";
 import { taskRoutes } from "./tasks";
 import { tokenRoutes } from "./tokens";
+import { uploadRoutes } from "./uploads";
 import { userRoutes } from "./users";
 import { webhookRoutes } from "./webhooks";
 
@@ -26,6 +27,7 @@ import { webhookRoutes } from "./webhooks";
 export const ROUTES: readonly RestRoute[] = [
   ...taskRoutes,
   ...importRoutes,
+  ...uploadRoutes,
   ...projectRoutes,
   ...tokenRoutes,
   ...userRoutes,
@@ -59,13 +61,15 @@ export const restRoutes: FastifyPluginAsync<RestOptions> = async (app, options) 
 
   await registerRoutes(app, ROUTES, options);
 
-  // Every other /api path (tRPC has its own routes): the contract's 404, before any body is
-  // read.
-  app.all("/api/*", {
-    schema: PLUMBING,
-    onRequest: async () => {
-      throw notFound("Not found.");
-    },
-    handler: async () => undefined,
-  });
+  // Every other /api and /data path (tRPC has its own routes): the contract's 404, before any
+  // body is read.
+  for (const prefix of ["/api/*", "/data/*"]) {
+    app.all(prefix, {
+      schema: PLUMBING,
+      onRequest: async () => {
+        throw notFound("Not found.");
+      },
+      handler: async () => undefined,
+    });
+  }
 };

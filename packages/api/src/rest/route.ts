@@ -54,6 +54,7 @@ export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type Tag =
   | "Tasks"
   | "Projects"
+  | "Import"
   | "Storages"
   | "Jobs"
   | "Webhooks"
@@ -63,6 +64,7 @@ export type Tag =
 export const TAGS: readonly Tag[] = [
   "Tasks",
   "Projects",
+  "Import",
   "Storages",
   "Jobs",
   "Webhooks",

@@ -51,6 +51,8 @@ export interface ImportFile {
   format: ImportFormat;
   /** The extension as found in `found_formats` (`.png`); `.{format}` when unset. */
   extension?: string;
+  /** Where the file is kept under the media folder (services/uploads.ts). */
+  stored?: string;
   /** Bytes read from the file, asked once it has been read whole. */
   size?: () => number;
 }
@@ -69,6 +71,8 @@ export interface ImportParams {
   returnTaskIds?: boolean;
   /** A keyed request answers its first response when replayed (services/idempotency.ts). */
   idempotency?: IdempotencyRequest;
+  /** The request's import record (services/import-record.ts), named in the answer. */
+  record?: number;
 }
 
 function preview(item: unknown): string {
@@ -228,7 +232,11 @@ export async function importTasks(
     actor,
     "task.import",
     params.idempotency ?? { key: undefined, hash: () => "" },
-    (txDb) => importNow(txDb, actor, params),
+    async (txDb) => {
+      const result = await importNow(txDb, actor, params);
+      // Part of the stored answer: a replay names the first request's record.
+      return params.record === undefined ? result : { ...result, import: params.record };
+    },
   );
 }
 
@@ -258,8 +266,8 @@ class ImportRun {
   private readonly errors: string[] = [];
   private readonly taskIds: number[] = [];
   private readonly fileUploadIds: number[] = [];
-  /** Label Studio's `found_formats`: `[]` until a file is read, then each extension's count. */
-  private foundFormats: Record<string, number> | [] = [];
+  /** `found_formats`: each file's extension, in order (see ImportResult). */
+  private readonly foundFormats: string[] = [];
   private readonly objectTags: ObjectTag[];
   private readonly undefinedKey: string;
   private readonly target: { id: number; overlap: number };
@@ -294,7 +302,8 @@ class ImportRun {
     try {
       for await (const item of source.items) {
         if (first && source.file) {
-          const clash = this.columns.add(dataKeysOf(item, source.file.format), source.file.name);
+          const { format, name, stored } = source.file;
+          const clash = this.columns.add(dataKeysOf(item, format), stored ?? name);
           if (clash) throw validationError({}, [clash]);
           first = false;
         }
@@ -318,9 +327,7 @@ class ImportRun {
     this.fileUploadId = null;
     if (!file) return;
     const ext = file.extension ?? `.${file.format}`;
-    const formats = Array.isArray(this.foundFormats) ? {} : this.foundFormats;
-    formats[ext] = (formats[ext] ?? 0) + 1;
-    this.foundFormats = formats;
+    this.foundFormats.push(ext);
     this.couldBeList ||= couldBeTasksList(file.format);
     if (!this.tx) return;
     const [upload] = await this.tx
@@ -330,6 +337,7 @@ class ImportRun {
         createdBy: this.actor.userId,
         fileName: file.name,
         format: ext,
+        file: file.stored,
       })
       .returning({ id: fileUploads.id });
     if (!upload) throw new Error("file upload insert returned no row");

@@ -1,0 +1,230 @@
+/**
+ * Label Studio's endpoints around uploaded files and import records: the project's file
+ * uploads (list, delete), one upload (get, delete), an import's record, and the files
+ * themselves at `/data/upload/{project}/{file}` (ranges for audio and video; never run as a
+ * page of Taskport's origin).
+ */
+import { createReadStream } from "node:fs";
+import { FileUpload, ProjectImport } from "@taskport/schema";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { validationError } from "../errors";
+import { getImportRecord, IMPORT_NOT_FOUND } from "../services/import-record";
+import {
+  contentTypeOf,
+  deleteFileUpload,
+  deleteFileUploads,
+  FILE_UPLOAD_NOT_FOUND,
+  getFileUpload,
+  isActiveContent,
+  listFileUploads,
+  openUpload,
+  type StoredFile,
+} from "../services/uploads";
+import { uploadSettings } from "./auth";
+import { ProjectPath } from "./projects";
+import { type RestRoute, route } from "./route";
+import { described, pathId, queryFlag, restSchemas } from "./schemas";
+
+function named<T extends z.ZodType>(id: string, schema: T): T {
+  restSchemas.add(schema, { id });
+  return schema;
+}
+
+const FileUploadOut = named("FileUpload", FileUpload);
+const ProjectImportOut = named("ProjectImport", ProjectImport);
+
+const UploadPath = z.object({ id: pathId("file upload", FILE_UPLOAD_NOT_FOUND) });
+
+/** `ids` as Label Studio's UI sends it (`[1,2]`), or as the SDKs do (`ids=1&ids=2`, `1,2`). */
+const IdsQuery = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((raw, ctx) => {
+    const values = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
+      .flatMap((value) => value.replace(/^\s*\[|\]\s*$/g, "").split(","))
+      .map((value) => value.trim())
+      .filter(Boolean);
+    if (values.some((value) => !/^\d{1,15}$/.test(value))) {
+      ctx.issues.push({ code: "custom", message: "A list of integers is required.", input: raw });
+      return z.NEVER;
+    }
+    return values.map(Number);
+  });
+
+const DeleteUploadsBody = z
+  .object({
+    file_upload_ids: described(
+      z.array(z.number().int()).optional(),
+      "The uploads to delete; all of the project's when absent.",
+    ),
+  })
+  .optional();
+
+type Range = { start: number; end: number } | "unsatisfiable" | null;
+
+/** One `bytes=` range of a file of `size` bytes; several ranges are served as the whole file. */
+export function parseRange(header: string | undefined, size: number): Range {
+  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!match) return null;
+  const [, from = "", to = ""] = match;
+  if (from === "" && to === "") return null;
+  if (from === "") {
+    const suffix = Number(to);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(from);
+  const end = to === "" ? size - 1 : Math.min(Number(to), size - 1);
+  if (start >= size || start > end) return "unsatisfiable";
+  return { start, end };
+}
+
+/**
+ * Serves a stored file. Whatever it holds, the browser is told its type (`nosniff`) and runs
+ * nothing from it: a sandboxing CSP, and SVG or HTML only as a download.
+ */
+async function sendFile(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  file: StoredFile,
+): Promise<FastifyReply> {
+  const disposition = isActiveContent(file.extension) ? "attachment" : "inline";
+  reply
+    .header("content-type", contentTypeOf(file.extension))
+    .header("x-content-type-options", "nosniff")
+    .header("content-security-policy", "default-src 'none'; sandbox")
+    .header(
+      "content-disposition",
+      `${disposition}; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+    )
+    .header("accept-ranges", "bytes")
+    .header("cache-control", "private, max-age=60");
+  const range = parseRange(request.headers.range, file.size);
+  if (range === "unsatisfiable") {
+    return reply.code(416).header("content-range", `bytes */${file.size}`).send();
+  }
+  const { start, end } = range ?? { start: 0, end: file.size - 1 };
+  if (range) reply.code(206).header("content-range", `bytes ${start}-${end}/${file.size}`);
+  reply.header("content-length", Math.max(0, end - start + 1));
+  if (file.size === 0) return reply.send();
+  reply.send(createReadStream(file.path, { start, end }));
+  // The reply resolves once the whole body is written.
+  await reply;
+  return reply;
+}
+
+const UploadedFilePath = z.object({
+  project: described(z.string(), "The project's id."),
+  file: described(z.string(), "The stored file's name (`{8 hex}-{name}`)."),
+});
+
+export const uploadRoutes: RestRoute[] = [
+  route({
+    method: "GET",
+    path: "/api/projects/{id}/file-uploads",
+    summary:
+      "Your uploads of a project: those named by `ids`, or all with `all=true` (or while the project is a draft)",
+    tag: "Import",
+    params: ProjectPath,
+    query: z.looseObject({
+      all: queryFlag(false, "true: every upload of yours in the project."),
+      ids: described(IdsQuery, "Upload ids: `[1,2]`, `1,2` or repeated."),
+    }),
+    success: { status: 200, description: "The uploads.", schema: z.array(FileUploadOut) },
+    errors: [400, 401, 404],
+    handler: ({ db, actor, params, query }) =>
+      listFileUploads(db, actor, params.id, { all: query.all, ids: query.ids }),
+  }),
+  route({
+    method: "DELETE",
+    path: "/api/projects/{id}/file-uploads",
+    summary: "Delete a project's uploads (`file_upload_ids`, or all) and their files",
+    tag: "Import",
+    params: ProjectPath,
+    acceptedBody: DeleteUploadsBody,
+    success: {
+      status: 200,
+      description: "How many uploads were deleted; their tasks stay.",
+      schema: z.object({ deleted: z.number().int() }),
+    },
+    errors: [400, 401, 404],
+    handler: async ({ db, actor, params, body, options }) => {
+      const parsed = DeleteUploadsBody.safeParse(body ?? undefined);
+      if (!parsed.success) {
+        throw validationError({
+          file_upload_ids: ['"file_upload_ids" parameter must be a list of integers'],
+        });
+      }
+      const ids = parsed.data?.file_upload_ids;
+      const deleted = await deleteFileUploads(db, uploadSettings(options), actor, params.id, ids);
+      return { deleted };
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/import/file-upload/{id}",
+    summary: "An upload",
+    tag: "Import",
+    params: UploadPath,
+    success: { status: 200, description: "The upload.", schema: FileUploadOut },
+    errors: [401, 404],
+    handler: ({ db, actor, params }) => getFileUpload(db, actor, params.id),
+  }),
+  route({
+    method: "DELETE",
+    path: "/api/import/file-upload/{id}",
+    summary: "Delete an upload and its file (its tasks stay)",
+    tag: "Import",
+    params: UploadPath,
+    success: { status: 204, description: "Deleted." },
+    errors: [401, 404],
+    handler: async ({ db, actor, params, options }) => {
+      await deleteFileUpload(db, uploadSettings(options), actor, params.id);
+      return undefined;
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/projects/{id}/imports/{import_pk}/",
+    summary: "An import's record: its status, counts, uploads and errors",
+    tag: "Import",
+    params: ProjectPath.extend({ import_pk: pathId("import", IMPORT_NOT_FOUND) }),
+    success: { status: 200, description: "The import.", schema: ProjectImportOut },
+    errors: [401, 404],
+    handler: ({ db, actor, params }) => getImportRecord(db, actor, params.id, params.import_pk),
+  }),
+  route({
+    method: "GET",
+    path: "/data/upload/{project}/{file}",
+    summary: "An uploaded file (its tasks' URL), for members of the project's organization",
+    tag: "Import",
+    params: UploadedFilePath,
+    success: { status: 200, description: "The file's bytes; 206 for a range." },
+    errors: [401, 404],
+    handler: async ({ db, actor, params, request, reply, options }) =>
+      sendFile(
+        request,
+        reply,
+        await openUpload(db, uploadSettings(options), actor, params.project, params.file),
+      ),
+  }),
+  route({
+    method: "GET",
+    path: "/data/upload/{project}",
+    summary: "An uploaded file named `{project}/{file}` in one segment (the SDK's files.download)",
+    tag: "Import",
+    // Named as the two-segment route's first parameter: both share the router's node.
+    params: z.object({ project: described(z.string(), "`{project}/{file}`, encoded.") }),
+    success: { status: 200, description: "The file's bytes; 206 for a range." },
+    errors: [401, 404],
+    handler: async ({ db, actor, params, request, reply, options }) => {
+      const [project = "", file = "", ...rest] = params.project.split("/");
+      return sendFile(
+        request,
+        reply,
+        await openUpload(db, uploadSettings(options), actor, project, rest.length > 0 ? "" : file),
+      );
+    },
+  }),
+];

@@ -1,0 +1,437 @@
+/**
+ * Media uploads over real HTTP, as Label Studio takes them: one task per file pointing to
+ * /data/upload/{project}/{file}; the file served back (type, ranges, sandboxed) only to the
+ * project's organization; the uploads list and deletes; import records; the size limit.
+ */
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { asc, eq } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fileUploads, projectImports, tasks } from "../src/db/schema";
+import { parseRange } from "../src/rest/uploads";
+import {
+  type ApiServer,
+  createTenant,
+  createTestDatabase,
+  startApiServer,
+  type TestDatabase,
+} from "./support";
+
+const MAX_FILE = 256 * 1024;
+
+let tdb: TestDatabase;
+let server: ApiServer;
+let base: string;
+let media: string;
+let tenant: Awaited<ReturnType<typeof createTenant>>;
+let projectId: number;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  media = await mkdtemp(join(tmpdir(), "taskport-uploads-test-"));
+  server = await startApiServer({
+    db: tdb.db,
+    maxImportBytes: 64 * 1024,
+    uploads: { mediaDir: media, maxFileBytes: MAX_FILE },
+    logError: () => {},
+  });
+  base = server.base;
+});
+afterAll(async () => {
+  await server?.close();
+  await tdb?.close();
+  if (media) await rm(media, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await tdb.truncate();
+  await rm(join(media, "upload"), { recursive: true, force: true });
+  tenant = await createTenant(tdb.db);
+  const project = await tenant.caller.project.create({
+    title: "Media",
+    label_config:
+      '<View><Image name="img" value="$image"/><Choices name="c" toName="img"><Choice value="a"/></Choices></View>',
+  });
+  projectId = project.id;
+});
+
+const auth = () => ({ authorization: `Token ${tenant.token}` });
+
+async function upload(files: [name: string, content: string | Uint8Array][], query = "") {
+  const form = new FormData();
+  for (const [name, content] of files)
+    form.append(
+      name,
+      new Blob([typeof content === "string" ? content : new Uint8Array(content)]),
+      name,
+    );
+  const res = await fetch(`${base}/api/projects/${projectId}/import${query}`, {
+    method: "POST",
+    headers: auth(),
+    body: form,
+  });
+  return { status: res.status, body: JSON.parse(await res.text()) };
+}
+
+async function filesOnDisk(): Promise<string[]> {
+  const dir = join(media, "upload", String(projectId));
+  return (await readdir(dir).catch(() => [] as string[])).sort();
+}
+
+const PNG = Buffer.from(
+  "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5d2d4d40000000049454e44ae426082",
+  "hex",
+);
+
+describe("media uploads", () => {
+  it("one task per media file, its data under the config's variable pointing to /data/upload/", async () => {
+    const answer = await upload([
+      ["cat one.png", PNG],
+      ["dog.jpg", PNG],
+    ]);
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({
+      task_count: 2,
+      annotation_count: 0,
+      prediction_count: 0,
+      could_be_tasks_list: false,
+      found_formats: [".png", ".jpg"],
+      // Label Studio's key for a file that is one task.
+      data_columns: ["$undefined$"],
+    });
+    const uploads = await tdb.db.select().from(fileUploads).orderBy(asc(fileUploads.id));
+    expect(answer.body.file_upload_ids).toEqual(uploads.map((u) => u.id));
+    expect(uploads.map((u) => [u.fileName, u.format, u.size])).toEqual([
+      ["cat one.png", ".png", PNG.length],
+      ["dog.jpg", ".jpg", PNG.length],
+    ]);
+    const [cat, dog] = uploads;
+    expect(cat?.file).toMatch(new RegExp(`^upload/${projectId}/[0-9a-f]{8}-cat_one\\.png$`));
+    const rows = await tdb.db
+      .select({ data: tasks.data, fileUploadId: tasks.fileUploadId })
+      .from(tasks)
+      .where(eq(tasks.projectId, projectId))
+      .orderBy(asc(tasks.innerId));
+    expect(rows).toEqual([
+      { data: { image: `/data/${cat?.file}` }, fileUploadId: cat?.id },
+      { data: { image: `/data/${dog?.file}` }, fileUploadId: dog?.id },
+    ]);
+    expect(await filesOnDisk()).toEqual([cat?.file, dog?.file].map((f) => f?.split("/")[2]).sort());
+    expect(await readFile(join(media, cat?.file ?? ""))).toEqual(PNG);
+
+    // The SDK's files.list and files.get shapes.
+    const list = await fetch(
+      `${base}/api/projects/${projectId}/file-uploads?ids=[${cat?.id},${dog?.id}]`,
+      { headers: auth() },
+    );
+    expect(JSON.parse(await list.text())).toEqual([
+      { id: cat?.id, file: cat?.file, size: PNG.length },
+      { id: dog?.id, file: dog?.file, size: PNG.length },
+    ]);
+    const none = await fetch(`${base}/api/projects/${projectId}/file-uploads`, { headers: auth() });
+    expect(JSON.parse(await none.text())).toEqual([]);
+    const all = await fetch(`${base}/api/projects/${projectId}/file-uploads?all=true`, {
+      headers: auth(),
+    });
+    expect(JSON.parse(await all.text()).map((u: { id: number }) => u.id)).toEqual([
+      cat?.id,
+      dog?.id,
+    ]);
+    const one = await fetch(`${base}/api/import/file-upload/${dog?.id}`, { headers: auth() });
+    expect(JSON.parse(await one.text())).toEqual({
+      id: dog?.id,
+      file: dog?.file,
+      size: PNG.length,
+    });
+  });
+
+  it("audio, video, PDF: the config's variable; hypertext: the file's text in the task", async () => {
+    const audio = await tenant.caller.project.create({
+      title: "Audio",
+      label_config: '<View><Audio name="a" value="$audio"/></View>',
+    });
+    projectId = audio.id;
+    const answer = await upload([
+      ["a.mp3", "ID3"],
+      ["b.wav", "RIFF"],
+      ["c.mp4", "mp4"],
+      ["d.pdf", "%PDF-1.4"],
+      ["e.html", "<p>Hi</p>"],
+    ]);
+    expect(answer.status).toBe(201);
+    expect(answer.body.found_formats).toEqual([".mp3", ".wav", ".mp4", ".pdf", ".html"]);
+    const rows = await tdb.db
+      .select({ data: tasks.data })
+      .from(tasks)
+      .where(eq(tasks.projectId, projectId))
+      .orderBy(asc(tasks.innerId));
+    expect(rows.map((r) => r.data.audio)).toEqual([
+      expect.stringMatching(/^\/data\/upload\/\d+\/[0-9a-f]{8}-a\.mp3$/),
+      expect.stringMatching(/-b\.wav$/),
+      expect.stringMatching(/-c\.mp4$/),
+      expect.stringMatching(/-d\.pdf$/),
+      "<p>Hi</p>",
+    ]);
+  });
+
+  it("a config with several data keys refuses a media file with Label Studio's message, keeping nothing", async () => {
+    const two = await tenant.caller.project.create({
+      title: "Two keys",
+      label_config:
+        '<View><Image name="img" value="$image"/><Text name="t" value="$caption"/></View>',
+    });
+    projectId = two.id;
+    const answer = await upload([["x.png", PNG]]);
+    expect(answer.status).toBe(400);
+    expect(answer.body.validation_errors.non_field_errors).toEqual([
+      expect.stringMatching(
+        /^Failed to parse input file [0-9a-f]{8}-x\.png: Your label config has more than one data key and direct file upload supports only one data key\. To import data with multiple data keys, use a JSON or CSV file\.$/,
+      ),
+    ]);
+    expect(await filesOnDisk()).toEqual([]);
+    expect(await tdb.db.select().from(fileUploads)).toEqual([]);
+  });
+
+  it("a file over TASKPORT_MAX_UPLOAD_BYTES is 413 and leaves nothing on disk, earlier files included", async () => {
+    const answer = await upload([
+      ["small.png", PNG],
+      ["big.png", Buffer.alloc(MAX_FILE + 1)],
+    ]);
+    expect(answer.status).toBe(413);
+    expect(answer.body.status_code).toBe(413);
+    expect(await filesOnDisk()).toEqual([]);
+    expect(await tdb.db.select().from(fileUploads)).toEqual([]);
+    expect(await tdb.db.select().from(tasks)).toEqual([]);
+    // Exactly the limit is fine.
+    const fits = await upload([["fits.png", Buffer.alloc(MAX_FILE)]]);
+    expect(fits.status).toBe(201);
+  });
+
+  it("commit_to_project=false keeps no file", async () => {
+    const answer = await upload([["x.png", PNG]], "?commit_to_project=false");
+    expect(answer.status).toBe(201);
+    expect(answer.body.task_count).toBe(1);
+    expect(await filesOnDisk()).toEqual([]);
+  });
+});
+
+describe("GET /data/upload/{project}/{file}", () => {
+  async function stored(name: string, content: string | Uint8Array) {
+    const answer = await upload([[name, content]]);
+    expect(answer.status).toBe(201);
+    const [row] = await tdb.db
+      .select({ file: fileUploads.file })
+      .from(fileUploads)
+      .where(eq(fileUploads.id, answer.body.file_upload_ids[0]));
+    return `/data/${row?.file}`;
+  }
+
+  it("serves the file with its type, nosniff and a sandboxing CSP; HEAD; the SDK's one-segment name", async () => {
+    const url = await stored("cat.png", PNG);
+    const res = await fetch(`${base}${url}`, { headers: auth() });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/png");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; sandbox");
+    expect(res.headers.get("content-disposition")).toBe("inline; filename*=UTF-8''cat.png");
+    expect(res.headers.get("accept-ranges")).toBe("bytes");
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(PNG);
+    const head = await fetch(`${base}${url}`, { method: "HEAD", headers: auth() });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe(String(PNG.length));
+    // SDK files.download: `data/upload/{project}%2F{file}`.
+    const [, , , project, file] = url.split("/");
+    const sdk = await fetch(`${base}/data/upload/${project}%2F${file}`, { headers: auth() });
+    expect(sdk.status).toBe(200);
+    expect(Buffer.from(await sdk.arrayBuffer())).toEqual(PNG);
+  });
+
+  it("answers ranges with 206 (audio/video seeking), 416 past the end", async () => {
+    const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+    const url = await stored("clip.mp3", bytes);
+    const get = (range: string) => fetch(`${base}${url}`, { headers: { ...auth(), range } });
+    const mid = await get("bytes=100-199");
+    expect(mid.status).toBe(206);
+    expect(mid.headers.get("content-range")).toBe("bytes 100-199/1000");
+    expect(mid.headers.get("content-type")).toBe("audio/mpeg");
+    expect(Buffer.from(await mid.arrayBuffer())).toEqual(bytes.subarray(100, 200));
+    const open = await get("bytes=990-");
+    expect(open.status).toBe(206);
+    expect(Buffer.from(await open.arrayBuffer())).toEqual(bytes.subarray(990));
+    const suffix = await get("bytes=-10");
+    expect(suffix.headers.get("content-range")).toBe("bytes 990-999/1000");
+    const past = await get("bytes=1000-1001");
+    expect(past.status).toBe(416);
+    expect(past.headers.get("content-range")).toBe("bytes */1000");
+    expect(parseRange("bytes=5-2", 10)).toBe("unsatisfiable");
+    expect(parseRange("bytes=0-1,4-5", 10)).toBeNull();
+    expect(parseRange("items=0-1", 10)).toBeNull();
+    expect(parseRange("bytes=3-99", 10)).toEqual({ start: 3, end: 9 });
+  });
+
+  it("SVG and HTML are only ever downloads, sandboxed", async () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>';
+    const url = await stored("evil.svg", svg);
+    const res = await fetch(`${base}${url}`, { headers: auth() });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/svg+xml");
+    expect(res.headers.get("content-disposition")).toBe("attachment; filename*=UTF-8''evil.svg");
+    expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; sandbox");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("only to the project's organization: another's, anonymous, traversal and unknown names are 404 or 401", async () => {
+    const url = await stored("cat.png", PNG);
+    const other = await createTenant(tdb.db);
+    const foreign = await fetch(`${base}${url}`, {
+      headers: { authorization: `Token ${other.token}` },
+    });
+    expect(foreign.status).toBe(404);
+    expect(JSON.parse(await foreign.text()).status_code).toBe(404);
+    expect((await fetch(`${base}${url}`)).status).toBe(401);
+    const [, , , project, file] = url.split("/");
+    for (const path of [
+      `/data/upload/${project}/..%2F..%2F..%2Fetc%2Fpasswd`,
+      `/data/upload/${project}/%2Fetc%2Fpasswd`,
+      `/data/upload/..%2F${project}%2F${file}`,
+      `/data/upload/${project}/${file}/..`,
+      `/data/upload/${project}/../../etc/passwd`,
+      `/data/upload/${Number(project) + 1}/${file}`,
+      `/data/upload/${project}/00000000-cat.png`,
+      `/data/upload/%2Fetc%2Fpasswd`,
+    ]) {
+      const res = await fetch(`${base}${path}`, { headers: auth() });
+      expect([400, 404], path).toContain(res.status);
+      expect(await res.text()).not.toContain("root:");
+    }
+    const otherUpload = await fetch(`${base}/api/import/file-upload/1`, {
+      headers: { authorization: `Token ${other.token}` },
+    });
+    expect(otherUpload.status).toBe(404);
+  });
+});
+
+describe("deleting uploads", () => {
+  it("DELETE file-uploads removes the rows and their files; the tasks stay; per-file delete too", async () => {
+    const answer = await upload([
+      ["a.png", PNG],
+      ["b.png", PNG],
+      ["c.png", PNG],
+    ]);
+    const [a, b, c] = answer.body.file_upload_ids as number[];
+    const one = await fetch(`${base}/api/import/file-upload/${a}`, {
+      method: "DELETE",
+      headers: auth(),
+    });
+    expect(one.status).toBe(204);
+    expect((await filesOnDisk()).length).toBe(2);
+    const some = await fetch(`${base}/api/projects/${projectId}/file-uploads`, {
+      method: "DELETE",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify({ file_upload_ids: [b] }),
+    });
+    expect(JSON.parse(await some.text())).toEqual({ deleted: 1 });
+    expect((await filesOnDisk()).length).toBe(1);
+    const bad = await fetch(`${base}/api/projects/${projectId}/file-uploads`, {
+      method: "DELETE",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify({ file_upload_ids: "all" }),
+    });
+    expect(bad.status).toBe(400);
+    const rest = await fetch(`${base}/api/projects/${projectId}/file-uploads`, {
+      method: "DELETE",
+      headers: auth(),
+    });
+    expect(JSON.parse(await rest.text())).toEqual({ deleted: 1 });
+    expect(await filesOnDisk()).toEqual([]);
+    expect(c).toBeGreaterThan(0);
+    const left = await tdb.db.select({ f: tasks.fileUploadId }).from(tasks);
+    expect(left).toEqual([{ f: null }, { f: null }, { f: null }]);
+  });
+});
+
+describe("import records", () => {
+  it("every import leaves a record: completed with its counts, or failed with its reason", async () => {
+    const answer = await upload([["a.png", PNG]], "?return_task_ids=true");
+    const [record] = await tdb.db.select({ id: projectImports.id }).from(projectImports);
+    const id = answer.body.import;
+    expect(id).toBe(record?.id);
+    const res = await fetch(`${base}/api/projects/${projectId}/imports/${id}/`, {
+      headers: auth(),
+    });
+    expect(res.status).toBe(200);
+    const body = JSON.parse(await res.text());
+    expect(Object.keys(body)).toEqual([
+      "id",
+      "project",
+      "preannotated_from_fields",
+      "commit_to_project",
+      "return_task_ids",
+      "status",
+      "url",
+      "traceback",
+      "error",
+      "created_at",
+      "updated_at",
+      "finished_at",
+      "task_count",
+      "annotation_count",
+      "prediction_count",
+      "duration",
+      "file_upload_ids",
+      "could_be_tasks_list",
+      "found_formats",
+      "data_columns",
+      "tasks",
+      "task_ids",
+    ]);
+    expect(body).toMatchObject({
+      id,
+      project: projectId,
+      preannotated_from_fields: null,
+      commit_to_project: true,
+      return_task_ids: true,
+      status: "completed",
+      url: null,
+      traceback: null,
+      error: null,
+      task_count: 1,
+      annotation_count: 0,
+      prediction_count: 0,
+      duration: 0,
+      file_upload_ids: answer.body.file_upload_ids,
+      could_be_tasks_list: false,
+      found_formats: [".png"],
+      data_columns: ["$undefined$"],
+      tasks: null,
+      task_ids: answer.body.task_ids,
+    });
+    expect(body.finished_at).toMatch(/Z$/);
+
+    const failed = await fetch(`${base}/api/projects/${projectId}/import`, {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify([{ other: 1 }]),
+    });
+    expect(failed.status).toBe(400);
+    const status = await fetch(`${base}/api/projects/${projectId}/imports/${id + 1}`, {
+      headers: auth(),
+    });
+    expect(JSON.parse(await status.text())).toMatchObject({
+      status: "failed",
+      task_count: 0,
+      error: expect.stringMatching(/^Error at item 0: "image" key is expected/),
+    });
+    // Another organization's record, or another project's path: 404.
+    const other = await createTenant(tdb.db);
+    const foreign = await fetch(`${base}/api/projects/${projectId}/imports/${id}/`, {
+      headers: { authorization: `Token ${other.token}` },
+    });
+    expect(foreign.status).toBe(404);
+    const elsewhere = await tenant.caller.project.create({ title: "Elsewhere" });
+    const wrongProject = await fetch(`${base}/api/projects/${elsewhere.id}/imports/${id}/`, {
+      headers: auth(),
+    });
+    expect(wrongProject.status).toBe(404);
+  });
+});
