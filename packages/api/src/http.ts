@@ -14,9 +14,9 @@ import { restRoutes } from "./rest";
 import { uploadSettings } from "./rest/auth";
 import { type AppRouter, appRouter } from "./root";
 import { deleteExpiredIdempotencyKeys } from "./services/idempotency";
+import { sweepUploads, type UploadSettings } from "./services/uploads";
 import { deleteExpiredLoginAttempts } from "./services/user";
 import type { WebhookNetworkSettings } from "./services/webhook-network";
-import { sweepUploads, type UploadSettings } from "./services/uploads";
 import { createTRPCContext } from "./trpc";
 
 const IDEMPOTENCY_SWEEP_MS = 10 * 60 * 1000;

@@ -10,8 +10,8 @@ import { type Actor, resolveActor } from "../auth/actor";
 import { refuseCrossSiteChange } from "../auth/cross-site";
 import type { Db } from "../db/client";
 import type { JobSystem } from "../jobs";
-import type { WebhookNetworkSettings } from "../services/webhook-network";
 import { DEFAULT_MAX_UPLOAD_BYTES, type UploadSettings } from "../services/uploads";
+import type { WebhookNetworkSettings } from "../services/webhook-network";
 
 export interface RestOptions {
   db: Db;
