@@ -1,8 +1,10 @@
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresDb } from "../src/db";
 import { projects, tasks } from "../src/db/schema";
+import { pgErrorCode } from "../src/errors";
 import { createCaller, createTRPCContext } from "../src/index";
+import { PROJECT_NOT_FOUND } from "../src/services/project";
 import { createTestDatabase, type TestDatabase } from "./support/db";
 import { createTenant } from "./support/fixtures";
 
@@ -22,6 +24,20 @@ async function innerIds(projectId: number): Promise<number[]> {
     .where(eq(tasks.projectId, projectId))
     .orderBy(asc(tasks.innerId));
   return rows.map((r) => r.innerId);
+}
+
+/** Rows of a raw query, whichever driver answered (postgres.js: an array; PGlite: `rows`). */
+function rowsOf(result: unknown): unknown[] {
+  return Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
+}
+
+/** The constraint a database error names (postgres.js: `constraint_name`; PGlite: `constraint`). */
+function constraintOf(error: unknown): string | undefined {
+  for (let e = error as Record<string, unknown> | undefined; e; e = e.cause as typeof e) {
+    const name = e.constraint_name ?? e.constraint;
+    if (typeof name === "string") return name;
+  }
+  return undefined;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -57,46 +73,97 @@ describe("inner_id under concurrency", () => {
     }
   });
 
-  it("failed creates mixed with good ones leave no gap and no row", async () => {
+  it("creates that fail inside the database, after rows were written, leave no gap and no row", async () => {
     const tenant = await createTenant(tdb.db);
     const project = await tenant.caller.project.create({
       title: "Mixed",
       label_config: '<View><Text name="t" value="$text"/></View>',
     });
-    const outcomes = await Promise.allSettled(
-      range(60).map((i) =>
-        tenant.caller.task.create(
-          i % 3 === 0
-            ? { data: { wrong: "key" }, project: project.id }
-            : { data: { text: `ok ${i}` }, project: project.id },
-        ),
-      ),
+    // A constraint only the database checks: a "boom" task passes every check of the service
+    // and fails in the insert, after the counter update and the batch's earlier rows were
+    // written in the same transaction.
+    await tdb.db.execute(
+      sql`alter table tasks add constraint tasks_no_boom_test check (data->>'text' <> 'boom')`,
     );
-    const ok = outcomes.filter((o) => o.status === "fulfilled").length;
-    expect(ok).toBe(40);
-    expect(await innerIds(project.id)).toEqual(range(40));
+    try {
+      const outcomes = await Promise.allSettled(
+        range(60).map((i) =>
+          tenant.caller.task.create({
+            data: { text: i % 3 === 0 ? "boom" : `ok ${i}` },
+            project: project.id,
+          }),
+        ),
+      );
+      const failed = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason] : []));
+      expect(failed).toHaveLength(20);
+      for (const reason of failed) {
+        expect(pgErrorCode(reason)).toBe("23514");
+        expect(reason).toMatchObject({ code: "INTERNAL_SERVER_ERROR" });
+      }
+      const created = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value.inner_id] : []));
+      expect(created.sort((a, b) => a - b)).toEqual(range(40));
+      expect(await innerIds(project.id)).toEqual(range(40));
+      const [row] = await tdb.db.select().from(projects).where(eq(projects.id, project.id));
+      expect({ taskNumber: row?.taskNumber, lastInnerId: row?.lastInnerId }).toEqual({
+        taskNumber: 40,
+        lastInnerId: 40,
+      });
+      const booms = await tdb.db.execute(
+        sql`select count(*)::int as n from tasks where data->>'text' = 'boom'`,
+      );
+      expect(rowsOf(booms)).toEqual([{ n: 0 }]);
+    } finally {
+      await tdb.db.execute(sql`alter table tasks drop constraint tasks_no_boom_test`);
+    }
   });
 
-  it("creates queued for a project deleted meanwhile all fail with 404 and leave nothing", async () => {
+  it("creates racing a project's deletion: committed before it, or the exact 404 after it", async () => {
     const tenant = await createTenant(tdb.db);
     const project = await tenant.caller.project.create({ title: "Doomed" });
-    const creates = range(30).map((i) =>
-      tenant.caller.task.create({ data: { i }, project: project.id }),
-    );
+    const create = (i: number) => tenant.caller.task.create({ data: { i }, project: project.id });
+    const before = range(30).map(create);
     const deletion = tenant.caller.project.delete({ id: project.id });
-    const outcomes = await Promise.allSettled([...creates, deletion]);
-    const failed = outcomes.slice(0, 30).filter((o) => o.status === "rejected");
-    for (const f of failed)
-      expect((f as PromiseRejectedResult).reason).toMatchObject({ code: "NOT_FOUND" });
-    expect(await innerIds(project.id)).toEqual([]);
+    const racing = await Promise.allSettled([...before, deletion]);
+    expect(racing[30]).toEqual({ status: "fulfilled", value: { id: project.id } });
+    // Every create either answered its task, numbered without a gap from 1, or NOT_FOUND.
+    const numbered = racing
+      .slice(0, 30)
+      .flatMap((o) =>
+        o.status === "fulfilled" ? [(o.value as { inner_id: number }).inner_id] : [],
+      );
+    expect(numbered.sort((a, b) => a - b)).toEqual(range(numbered.length));
+    for (const o of racing.slice(0, 30)) {
+      if (o.status === "rejected")
+        expect(o.reason).toMatchObject({ code: "NOT_FOUND", message: PROJECT_NOT_FOUND });
+    }
+    // After the deletion committed, every create is refused and none is written.
+    const after = await Promise.allSettled(range(10).map(create));
+    for (const o of after) {
+      expect(o).toMatchObject({
+        status: "rejected",
+        reason: { code: "NOT_FOUND", message: PROJECT_NOT_FOUND },
+      });
+    }
+    const [{ n } = { n: -1 }] = rowsOf(
+      await tdb.db.execute(
+        sql`select count(*)::int as n from tasks t where not exists (select 1 from projects p where p.id = t.project_id)`,
+      ),
+    ) as { n: number }[];
+    expect(n).toBe(0);
   });
 
   it("the database itself refuses a duplicate inner_id in a project", async () => {
     const tenant = await createTenant(tdb.db);
     const project = await tenant.caller.project.create({ title: "Unique" });
     const task = await tenant.caller.task.create({ data: {}, project: project.id });
-    await expect(
-      tdb.db.insert(tasks).values({ projectId: project.id, innerId: task.inner_id, data: {} }),
-    ).rejects.toThrow();
+    const error = await tdb.db
+      .insert(tasks)
+      .values({ projectId: project.id, innerId: task.inner_id, data: {} })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(pgErrorCode(error)).toBe("23505");
+    expect(constraintOf(error)).toBe("tasks_project_id_inner_id_key");
   });
 });

@@ -7,8 +7,8 @@ import { Validator } from "@seriousme/openapi-schema-validator";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import packageJson from "../package.json" with { type: "json" };
+import { createPostgresDb } from "../src/db";
 import { DATABASE_UNAVAILABLE } from "../src/errors";
-import { toRestError } from "../src/rest/errors";
 import {
   type Answer,
   ERROR_KEYS,
@@ -20,6 +20,7 @@ import {
   VALIDATION_KEYS,
 } from "./rest/server";
 import { createTenant } from "./support/fixtures";
+import { freePort, startApiServer } from "./support/server";
 
 const MAX_BODY = 64 * 1024;
 const TEXT_CONFIG = '<View><Text name="text" value="$text"/></View>';
@@ -733,15 +734,38 @@ describe("GET /api/openapi.json", () => {
     }
   });
 
-  it("answers 503 with Retry-After when the database cannot be reached", () => {
-    const outage = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), {
-      code: "ECONNREFUSED",
+  it("answers 503 with Retry-After when the database cannot be reached", async () => {
+    // A real outage: a server whose database is a loopback port nothing listens on.
+    const port = await freePort();
+    const db = createPostgresDb(`postgres://postgres@127.0.0.1:${port}/test`, {
+      connectTimeoutMs: 2_000,
     });
-    const mapped = toRestError(outage, { maxBodyBytes: MAX_BODY });
-    expect(mapped.statusCode).toBe(503);
-    expect(mapped.headers).toEqual({ "retry-after": "1" });
-    expect(mapped.body).toMatchObject({ status_code: 503, detail: DATABASE_UNAVAILABLE });
-    expect(mapped.internal).toBeUndefined();
+    const logged: string[] = [];
+    const down = await startApiServer({
+      db,
+      maxBodyBytes: MAX_BODY,
+      logError: (id) => logged.push(id),
+    });
+    try {
+      for (const [method, path, json] of [
+        ["GET", "/api/projects/", undefined],
+        ["POST", "/api/tasks/", { data: { text: "t" }, project: 1 }],
+        ["GET", "/health", undefined],
+      ] as const) {
+        const answer = await send(down.base, method, path, { json, headers: auth });
+        if (path === "/health") {
+          expect(answer.status, answer.text).toBe(503);
+          expect(answer.body).toEqual({ status: "DOWN" });
+          continue;
+        }
+        expectError(answer, 503, DATABASE_UNAVAILABLE);
+        expect(answer.headers.get("retry-after"), path).toBe("1");
+      }
+      expect(logged).toEqual([]);
+    } finally {
+      await down.close();
+      await db.$close();
+    }
   });
 
   it("logs unexpected errors under the id it answers with, and tells nothing else", async () => {
