@@ -42,6 +42,7 @@ const jobs = createJobSystem({
   work: config.jobWorkers,
   staleAfterSeconds: config.jobStaleSeconds,
   storage: { secretKey, localFilesRoot: config.localFilesRoot },
+  webhooks: config.webhooks,
 });
 await jobs.start();
 
@@ -50,6 +51,7 @@ const api = await createApiHandler({
   jobs,
   localFilesRoot: config.localFilesRoot,
   secretKey,
+  webhooks: config.webhooks,
   maxBodyBytes: config.maxBodyBytes,
   maxImportBytes: config.maxImportBytes,
   uploads: { mediaDir: config.mediaDir, maxFileBytes: config.maxUploadBytes },

@@ -37,6 +37,29 @@ export interface AppConfig {
   admin: { email: string; password: string; token: string } | undefined;
   /** TASKPORT_TRUST_PROXY: a proxy in front appends the client's address to X-Forwarded-For. */
   trustProxy: boolean;
+  /** Webhook deliveries: allowed and denied networks, timeout, retry schedule, turn-off run. */
+  webhooks: {
+    allowNetworks: string[];
+    denyNetworks: string[];
+    timeoutMs: number | undefined;
+    retrySeconds: number[] | undefined;
+    disableAfterFailures: number | undefined;
+  };
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function secondsList(name: string, value: string | undefined): number[] | undefined {
+  if (value === undefined || value === "") return undefined;
+  const items = list(value).map(Number);
+  if (items.some((n) => !Number.isFinite(n) || n < 0))
+    throw new Error(`${name} must be a comma-separated list of seconds, got "${value}".`);
+  return items;
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -105,5 +128,18 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       : undefined,
     admin: email && password && token ? { email, password, token } : undefined,
     trustProxy: flag("TASKPORT_TRUST_PROXY", env.TASKPORT_TRUST_PROXY) ?? false,
+    webhooks: {
+      allowNetworks: list(env.TASKPORT_WEBHOOK_ALLOW_NETWORKS),
+      denyNetworks: list(env.TASKPORT_WEBHOOK_DENY_NETWORKS),
+      timeoutMs: positiveInt("TASKPORT_WEBHOOK_TIMEOUT_MS", env.TASKPORT_WEBHOOK_TIMEOUT_MS),
+      retrySeconds: secondsList(
+        "TASKPORT_WEBHOOK_RETRY_SECONDS",
+        env.TASKPORT_WEBHOOK_RETRY_SECONDS,
+      ),
+      disableAfterFailures: positiveInt(
+        "TASKPORT_WEBHOOK_DISABLE_AFTER",
+        env.TASKPORT_WEBHOOK_DISABLE_AFTER,
+      ),
+    },
   };
 }
