@@ -13,6 +13,7 @@
  *            into the same project while an import runs.
  *   pglite   the embedded database: creates and an import through the services against
  *            PGlite's own single-row INSERT and COPY, in one process.
+ *   webhooks creates into a project with one active webhook against the same without one.
  *
  *   pnpm bench [--part creates,import,pglite] [--quick] [--seconds N] [--tasks N]
  *              [--big-tasks N] [--json] [--no-build]
@@ -41,8 +42,9 @@ import { type BenchConfig, LABEL_CONFIG, postgresTool, Report, root, type Seeded
 import { measureCreates } from "./creates";
 import { measureImports } from "./import";
 import { measurePglite } from "./pglite";
+import { measureWebhooks } from "./webhooks";
 
-const PARTS = ["creates", "import", "pglite"] as const;
+const PARTS = ["creates", "import", "pglite", "webhooks"] as const;
 type Part = (typeof PARTS)[number];
 
 const { values } = parseArgs({
@@ -139,6 +141,8 @@ async function main(): Promise<void> {
       await report.measure("import", () => measureImports(config, seeded, report, cleanups));
     if (parts.has("pglite"))
       await report.measure("pglite", () => measurePglite(config, report, cleanups));
+    if (parts.has("webhooks"))
+      await report.measure("webhooks", () => measureWebhooks(config, seeded, report, cleanups));
   } catch (error) {
     report.fail(error instanceof Error ? (error.stack ?? error.message) : String(error));
   } finally {

@@ -20,7 +20,7 @@ import { Webhook as Signer } from "standardwebhooks";
 import type { Db } from "../db/client";
 import { webhookEvents, webhooks } from "../db/schema";
 import type { JobDefinition, JobSystem } from "../jobs/system";
-import { invalidateWebhookCache, onWebhookEvents } from "./webhook-events";
+import { invalidateWebhookCache, onWebhookEvents, withProject } from "./webhook-events";
 import { resolveTarget, TargetRefused, type WebhookNetworkSettings } from "./webhook-network";
 
 export const DELIVERY_QUEUE = "webhook-delivery";
@@ -229,7 +229,9 @@ export function deliveryDefinition(
           .orderBy(asc(webhookEvents.id))
           .limit(1);
         if (!event || event.nextAttemptAt.getTime() > Date.now()) return;
-        const body = JSON.stringify(webhook.sendPayload ? event.payload : { action: event.action });
+        const body = JSON.stringify(
+          webhook.sendPayload ? await withProject(db, event.payload) : { action: event.action },
+        );
         const outcome = await sendWebhook(
           webhook,
           { id: `msg_${event.messageId}`, body },

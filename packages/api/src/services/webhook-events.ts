@@ -149,6 +149,20 @@ export async function withWebhookEvents<R>(
   });
 }
 
+/**
+ * Events about a project's tasks carry the project as it is when they are sent (Label Studio's
+ * project serializer, counters included): computing it on the write path would cost every
+ * batch of creates a scan of the project.
+ */
+export async function withProject(
+  db: Db,
+  payload: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const project = payload.project as { id?: unknown } | undefined;
+  if (!Array.isArray(payload.tasks) || typeof project?.id !== "number") return payload;
+  return { ...payload, project: await projectPayload(db, project.id) };
+}
+
 /** The project as webhook payloads carry it (Label Studio's project serializer). */
 export async function projectPayload(tx: Db, projectId: number): Promise<unknown> {
   const [row] = await tx
@@ -166,13 +180,12 @@ function batches<T>(items: T[], size = WEBHOOK_BATCH_SIZE): T[][] {
 }
 
 /** TASKS_CREATED of created task rows: `{tasks, project}`, at most WEBHOOK_BATCH_SIZE tasks each. */
-export async function tasksCreatedPayloads(
-  tx: Db,
+export function tasksCreatedPayloads(
   projectId: number,
   rows: TaskRow[],
-): Promise<Record<string, unknown>[]> {
-  const project = await projectPayload(tx, projectId);
-  return batches(rows).map((batch) => ({ tasks: batch.map(toTask), project }));
+): Record<string, unknown>[] {
+  // The project is attached when the event is sent (withProject), off the write path.
+  return batches(rows).map((batch) => ({ tasks: batch.map(toTask), project: { id: projectId } }));
 }
 
 /** The group-committed create (services/task-writer.ts): its rows and their events together. */
@@ -181,8 +194,8 @@ export function withTasksCreated(
   projectId: number,
   write: (db: Db) => Promise<TaskRow[]>,
 ): Promise<TaskRow[]> {
-  return withWebhookEvents(db, { projectId }, "TASKS_CREATED", write, (rows, tx) =>
-    tasksCreatedPayloads(tx, projectId, rows),
+  return withWebhookEvents(db, { projectId }, "TASKS_CREATED", write, async (rows) =>
+    tasksCreatedPayloads(projectId, rows),
   );
 }
 
@@ -201,7 +214,7 @@ export function emitTasksImported(
         sql`${tasks.projectId} = ${projectId} and ${tasks.innerId} between ${first} and ${last}`,
       )
       .orderBy(tasks.innerId);
-    return tasksCreatedPayloads(t, projectId, rows);
+    return tasksCreatedPayloads(projectId, rows);
   });
 }
 
@@ -211,10 +224,12 @@ export function isOrganizationOnly(action: WebhookAction): boolean {
 
 /** TASKS_DELETED, in the deleting transaction: `{tasks: [{id}], project}`. */
 export function emitTasksDeleted(tx: Db, projectId: number, ids: number[]): Promise<void> {
-  return emitWebhookEvent(tx, { projectId }, "TASKS_DELETED", async (t) => {
-    const project = await projectPayload(t, projectId);
-    return batches(ids).map((batch) => ({ tasks: batch.map((id) => ({ id })), project }));
-  });
+  return emitWebhookEvent(tx, { projectId }, "TASKS_DELETED", () =>
+    batches(ids).map((batch) => ({
+      tasks: batch.map((id) => ({ id })),
+      project: { id: projectId },
+    })),
+  );
 }
 
 /** PROJECT_CREATED / PROJECT_UPDATED, in the writing transaction, with the project as written. */

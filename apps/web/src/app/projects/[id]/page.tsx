@@ -34,6 +34,9 @@ export default async function ProjectPage({ params }: { params: Promise<{ id: st
           <Link href={`/projects/${project.id}/storages`} prefetch={false} className="btn">
             Cloud storage
           </Link>
+          <Link href={`/projects/${project.id}/webhooks`} prefetch={false} className="btn">
+            Webhooks
+          </Link>
           <Link href={`/projects/${project.id}/edit`} className="btn">
             Edit
           </Link>
