@@ -53,7 +53,39 @@ export function credentialsFrom(headers: HeaderBag): Credentials {
 export const NOT_AUTHENTICATED = "Authentication credentials were not provided.";
 export const INVALID_TOKEN = "Invalid token.";
 
+/**
+ * API keys already looked up by this process, by hash, for at most TOKEN_CACHE_MS: a burst of
+ * requests with one key costs one lookup instead of one each. A revocation made by this process
+ * (services/token.ts) empties the cache at once, so the revoked key fails on its next request
+ * here; another process's revocation is seen within TOKEN_CACHE_MS. Only keys that were valid
+ * are kept: an unknown key is looked up every time.
+ */
+export const TOKEN_CACHE_MS = 1000;
+const TOKEN_CACHE_MAX = 10_000;
+const tokenCaches = new WeakMap<
+  Db,
+  Map<string, { actor: Actor; until: number; generation: number }>
+>();
+// Bumped by every invalidation: a lookup that began before it must not store what it read.
+let tokenGeneration = 0;
+
+/** Forgets every cached API key of this process (after a revocation commits). */
+export function forgetCachedTokens(): void {
+  // The maps are per database: entries of an older generation are refused when read.
+  tokenGeneration++;
+}
+
 export async function actorForToken(db: Db, key: string): Promise<Actor | null> {
+  const hash = hashToken(key);
+  let cache = tokenCaches.get(db);
+  if (!cache) {
+    cache = new Map();
+    tokenCaches.set(db, cache);
+  }
+  const now = Date.now();
+  const cached = cache.get(hash);
+  if (cached && cached.until > now && cached.generation === tokenGeneration) return cached.actor;
+  const generation = tokenGeneration;
   const query = prepared(db, "actor_for_token", (d) =>
     d
       .select({ userId: users.id, organizationId: users.organizationId })
@@ -69,8 +101,16 @@ export async function actorForToken(db: Db, key: string): Promise<Actor | null> 
       .limit(1)
       .prepare("actor_for_token"),
   );
-  const [row] = await query.execute({ hash: hashToken(key) });
-  return row ?? null;
+  const [row] = await query.execute({ hash });
+  if (!row) {
+    cache.delete(hash);
+    return null;
+  }
+  if (generation === tokenGeneration) {
+    if (cache.size >= TOKEN_CACHE_MAX) cache.clear();
+    cache.set(hash, { actor: row, until: now + TOKEN_CACHE_MS, generation });
+  }
+  return row;
 }
 
 /** The owner of a personal access token that is still valid (not revoked). */

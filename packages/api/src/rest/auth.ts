@@ -1,6 +1,6 @@
 /**
- * Who calls a REST endpoint: the same credentials as tRPC (see auth/actor.ts), resolved on
- * every request (nothing cached, so a revoked token fails on its next use). A browser
+ * Who calls a REST endpoint: the same credentials as tRPC (see auth/actor.ts, which says how
+ * long a valid API key is remembered and how a revocation ends that at once). A browser
  * session may not be used from another origin to change anything (auth/cross-site.ts).
  */
 import { tmpdir } from "node:os";

@@ -1,30 +1,57 @@
 /**
- * Group commit for task creates. Concurrent creates into one project queue here and are
- * written together: one statement that reserves a block of inner_ids under the project's row
- * lock and inserts the rows. The first create of an idle project is written at once (no added
- * latency); creates that arrive while writes are in flight form the next batch. Each caller
- * still gets its own row or its own error, and only after the statement has committed.
+ * Group commit for task creates. Concurrent creates queue here and are written together, into
+ * any number of projects: one statement that takes the projects' row locks in id order,
+ * reserves a block of inner_ids in each, and inserts the rows. The first create of an idle
+ * writer is written at once (no added latency); creates that arrive while writes are in flight
+ * form the next batch. Each caller still gets its own row or its own error, and only after the
+ * statement has committed.
  *
  * Why: every create into a project must take that project's row lock to get the next inner_id,
  * so one create per transaction caps a project at what one lock holder can commit in sequence
- * (pgbench's counter transaction). Batching pays that cost once per batch instead.
+ * (pgbench's counter transaction), and creates spread over many projects would each pay a
+ * statement of their own. Batching pays that cost once per batch. Locks are taken in project
+ * id order, so two batches that share projects queue on the first of them instead of
+ * deadlocking.
+ *
+ * A create is checked against its project's label config before it is queued (possibly from a
+ * cached copy, services/task.ts); the statement writes it only if the project still has that
+ * config (its md5, compared under the row lock), otherwise the create fails with
+ * StaleProjectError and is checked again against the project as it now is.
  */
-import { TRPCError } from "@trpc/server";
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type InsertExpressions, selectList } from "../db/insert-select";
+import { prepared } from "../db/prepared";
 import { tasks } from "../db/schema";
-import { notFound } from "../errors";
-import { PROJECT_NOT_FOUND } from "./project";
 import { withTasksCreated } from "./webhook-events";
 
 export type TaskRow = typeof tasks.$inferSelect;
-export type NewTask = Pick<
-  typeof tasks.$inferInsert,
-  "projectId" | "data" | "meta" | "overlap" | "createdBy"
-> & { overlap: number };
+
+export interface NewTask {
+  projectId: number;
+  data: Record<string, unknown>;
+  meta: Record<string, unknown>;
+  /** Null: the project's maximum_annotations, read under its lock. */
+  overlap: number | null;
+  createdBy: number;
+  /** md5 (hex) of the label config the task was checked against. */
+  configHash: string;
+}
+
+/** The project was deleted, or its label config changed, after the task was checked. */
+export class StaleProjectError extends Error {
+  constructor(readonly projectId: number) {
+    super(`project ${projectId} changed since the task was checked`);
+    this.name = "StaleProjectError";
+  }
+}
 
 const MAX_BATCH = 500;
+
+// Batches in flight at once. Batches that share a project take its row lock one after
+// another, but the next one is already waiting on the lock when the previous commits, so the
+// lock is not left idle while a batch's answer travels back through a busy event loop.
+const MAX_IN_FLIGHT = 3;
 
 interface Pending {
   values: NewTask;
@@ -32,69 +59,78 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-interface ProjectQueue {
+interface Queue {
   pending: Pending[];
   inFlight: number;
 }
 
-// Batches of one project in flight at once. They still take the project's row lock one after
-// another, but the next one is already waiting on the lock when the previous commits, so the
-// lock is not left idle while a batch's answer travels back through a busy event loop.
-const MAX_IN_FLIGHT = 3;
+const queuesByDb = new WeakMap<Db, Queue>();
 
-const queuesByDb = new WeakMap<Db, Map<number, ProjectQueue>>();
-
-/** Inserts one task with the project's next inner_id; resolves once it is committed. */
+/** Inserts one task with its project's next inner_id; resolves once it is committed. */
 export function insertTask(db: Db, values: NewTask): Promise<TaskRow> {
-  let queues = queuesByDb.get(db);
-  if (!queues) {
-    queues = new Map();
-    queuesByDb.set(db, queues);
-  }
-  let queue = queues.get(values.projectId);
+  let queue = queuesByDb.get(db);
   if (!queue) {
     queue = { pending: [], inFlight: 0 };
-    queues.set(values.projectId, queue);
+    queuesByDb.set(db, queue);
   }
   const target = queue;
   const promise = new Promise<TaskRow>((resolve, reject) =>
     target.pending.push({ values, resolve, reject }),
   );
-  pump(db, queues, values.projectId, queue);
+  pump(db, queue);
   return promise;
 }
 
-function pump(db: Db, queues: Map<number, ProjectQueue>, projectId: number, queue: ProjectQueue) {
+/**
+ * The next batch: up to MAX_BATCH creates in arrival order, all of a project's checked against
+ * the same label config (a create checked against another waits for the next batch).
+ */
+function takeBatch(queue: Queue): Pending[] {
+  const batch: Pending[] = [];
+  const rest: Pending[] = [];
+  const hashes = new Map<number, string>();
+  for (const p of queue.pending) {
+    const hash = hashes.get(p.values.projectId);
+    if (batch.length < MAX_BATCH && (hash === undefined || hash === p.values.configHash)) {
+      hashes.set(p.values.projectId, p.values.configHash);
+      batch.push(p);
+    } else rest.push(p);
+  }
+  queue.pending = rest;
+  return batch;
+}
+
+function pump(db: Db, queue: Queue) {
   while (queue.pending.length > 0 && queue.inFlight < MAX_IN_FLIGHT) {
-    const batch = queue.pending.splice(0, MAX_BATCH);
+    const batch = takeBatch(queue);
     queue.inFlight += 1;
-    void writeAndSettle(db, projectId, batch).finally(() => {
+    void writeAndSettle(db, batch).finally(() => {
       queue.inFlight -= 1;
-      if (queue.pending.length > 0) pump(db, queues, projectId, queue);
-      else if (queue.inFlight === 0 && queues.get(projectId) === queue) queues.delete(projectId);
+      if (queue.pending.length > 0) pump(db, queue);
+      else if (queue.inFlight === 0 && queuesByDb.get(db) === queue) queuesByDb.delete(db);
     });
   }
 }
 
-async function writeAndSettle(db: Db, projectId: number, batch: Pending[]): Promise<void> {
+async function writeAndSettle(db: Db, batch: Pending[]): Promise<void> {
+  const settle = (p: Pending, row: TaskRow | null) =>
+    row ? p.resolve(row) : p.reject(new StaleProjectError(p.values.projectId));
   try {
     const rows = await writeBatch(
       db,
-      projectId,
       batch.map((p) => p.values),
     );
-    for (const [i, p] of batch.entries()) p.resolve(rows[i] as TaskRow);
+    for (const [i, p] of batch.entries()) settle(p, rows[i] ?? null);
   } catch (error) {
-    // A project deleted meanwhile fails every row alike: no point retrying them one by one.
-    if (batch.length === 1 || (error instanceof TRPCError && error.code === "NOT_FOUND")) {
-      for (const p of batch) p.reject(error);
+    if (batch.length === 1) {
+      (batch[0] as Pending).reject(error);
       return;
     }
     // One row's failure must not fail the others: write them one by one to find it.
     for (const p of batch) {
       try {
-        const [row] = await writeBatch(db, projectId, [p.values]);
-        p.resolve(row as TaskRow);
+        const [row] = await writeBatch(db, [p.values]);
+        settle(p, row ?? null);
       } catch (single) {
         p.reject(single);
       }
@@ -131,46 +167,91 @@ export function taskColumns(
 }
 
 /**
- * Reserves `values.length` inner_ids under the project's row lock and inserts the rows, in one
- * statement: the counter UPDATE is a data-modifying CTE that the INSERT reads its numbers from.
- * One statement is one round trip and its own transaction (or part of the caller's), where
- * BEGIN, UPDATE, INSERT and COMMIT were four, each waiting its turn in a busy event loop.
+ * The batch statement, built and prepared once per database. The rows travel as one JSON
+ * array (one parameter, whatever the batch size); `locked` takes the projects' row locks in id
+ * order before `counter` moves each project's counter by its number of rows, provided the
+ * project still has the label config the rows were checked against; the INSERT numbers each
+ * project's rows from its counter in arrival order. One statement is one round trip and its
+ * own transaction (or part of the caller's), where BEGIN, UPDATE, INSERT and COMMIT were four,
+ * each waiting its turn in a busy event loop.
  */
-function writeBatch(db: Db, projectId: number, values: NewTask[]): Promise<TaskRow[]> {
-  // With the TASKS_CREATED events of webhooks that want them, in the same transaction.
-  return withTasksCreated(db, projectId, (tx) => insertBatch(tx, projectId, values));
+function batchStatement(db: Db) {
+  return prepared(db, "insert_task_batch", (d) => {
+    const items = d.$with("items", { projectId: sql<number>`project_id` }).as(
+      sql`select (r.item->>0)::int as project_id, r.item->1 as data, r.item->2 as meta,
+            (r.item->>3)::int as overlap, (r.item->>4)::int as created_by,
+            r.item->>5 as config_hash, r.ord
+          from jsonb_array_elements(${sql.placeholder("items")}::jsonb) with ordinality as r(item, ord)`,
+    );
+    const wanted = d.$with("wanted", { projectId: sql<number>`project_id` }).as(
+      sql`select project_id, count(*)::int as n, min(config_hash) as config_hash
+          from items group by project_id`,
+    );
+    const locked = d.$with("locked", { id: sql<number>`id` }).as(
+      sql`select p.id from projects p where p.id in (select project_id from wanted)
+          order by p.id for update`,
+    );
+    const counter = d.$with("counter", { id: sql<number>`id` }).as(
+      sql`update projects p
+          set last_inner_id = p.last_inner_id + w.n, task_number = p.task_number + w.n
+          from wanted w join locked l on l.id = w.project_id
+          where p.id = w.project_id and md5(p.label_config) = w.config_hash
+          returning p.id, p.last_inner_id - w.n as first, p.maximum_annotations`,
+    );
+    return d
+      .with(items, wanted, locked, counter)
+      .insert(tasks)
+      .select(
+        sql`select ${taskColumns({
+          projectId: sql`i.project_id`,
+          innerId: sql`c.first + row_number() over (partition by i.project_id order by i.ord)`,
+          data: sql`i.data`,
+          meta: sql`i.meta`,
+          overlap: sql`coalesce(i.overlap, c.maximum_annotations)`,
+          createdBy: sql`i.created_by`,
+        })}
+        from items i join counter c on c.id = i.project_id`,
+      )
+      .returning()
+      .prepare("insert_task_batch");
+  });
 }
 
-async function insertBatch(db: Db, projectId: number, values: NewTask[]): Promise<TaskRow[]> {
-  const n = values.length;
-  const counter = db.$with("counter", { first: sql<number>`first` }).as(
-    sql`update projects set last_inner_id = last_inner_id + ${n}, task_number = task_number + ${n}
-        where id = ${projectId} returning last_inner_id - ${n} as first`,
+/**
+ * Writes `values` in one statement. Returns each one's row, in order, or null where its
+ * project is gone or no longer has the label config it was checked against.
+ */
+function writeBatch(db: Db, values: NewTask[]): Promise<(TaskRow | null)[]> {
+  // With the TASKS_CREATED events of webhooks that want them, in the same transaction.
+  return withTasksCreated(
+    db,
+    [...new Set(values.map((v) => v.projectId))],
+    (tx) => insertBatch(tx, values),
+    (rows) => rows.filter((row): row is TaskRow => row !== null),
   );
-  // The rows travel as one JSON array, expanded by jsonb_array_elements.
-  const items = JSON.stringify(values.map((v) => [v.data, v.meta ?? {}, v.overlap, v.createdBy]));
-  const rows = await db
-    .with(counter)
-    .insert(tasks)
-    .select(
-      sql`select ${taskColumns({
-        projectId: sql`${projectId}::int`,
-        innerId: sql`counter.first + r.ord`,
-        data: sql`r.item->0`,
-        meta: sql`r.item->1`,
-        overlap: sql`(r.item->>2)::int`,
-        createdBy: sql`(r.item->>3)::int`,
-      })}
-          from counter, jsonb_array_elements(${items}::jsonb) with ordinality as r(item, ord)`,
-    )
-    .returning();
-  if (rows.length === 0) throw notFound(PROJECT_NOT_FOUND);
-  const first = Math.min(...rows.map((r) => r.innerId));
-  // Matched by inner_id, not by position: RETURNING's order is not a promise of SQL.
-  const byInnerId = new Map(rows.map((r) => [r.innerId, r]));
-  return values.map((_, i) => {
-    const row = byInnerId.get(first + i);
-    if (!row) throw new Error(`inserted task with inner_id ${first + i} was not returned`);
+}
+
+async function insertBatch(db: Db, values: NewTask[]): Promise<(TaskRow | null)[]> {
+  const items = JSON.stringify(
+    values.map((v) => [v.projectId, v.data, v.meta, v.overlap, v.createdBy, v.configHash]),
+  );
+  const rows = await batchStatement(db).execute({ items });
+  // Matched by project and inner_id, not by position: RETURNING's order is not a promise of
+  // SQL. A project's rows are numbered from its first in the order they were given.
+  const byKey = new Map<string, TaskRow>();
+  const first = new Map<number, number>();
+  for (const row of rows) {
+    byKey.set(`${row.projectId}:${row.innerId}`, row);
+    first.set(row.projectId, Math.min(first.get(row.projectId) ?? row.innerId, row.innerId));
+  }
+  const seen = new Map<number, number>();
+  return values.map((v) => {
+    const start = first.get(v.projectId);
+    if (start === undefined) return null;
+    const k = seen.get(v.projectId) ?? 0;
+    seen.set(v.projectId, k + 1);
+    const row = byKey.get(`${v.projectId}:${start + k}`);
+    if (!row) throw new Error(`inserted task ${v.projectId}:${start + k} was not returned`);
     return row;
   });
 }

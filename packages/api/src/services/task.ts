@@ -3,6 +3,7 @@
  * is looked up before the fields are validated) with the task rules of @taskport/schema, the
  * same rules the import and the web form run; see the contract, section 1.
  */
+import { createHash } from "node:crypto";
 import {
   checkLabelConfig,
   checkTaskCreate,
@@ -17,6 +18,7 @@ import {
   type TaskListInput,
   type TaskUpdateInput,
 } from "@taskport/schema";
+import { TRPCError } from "@trpc/server";
 import { and, asc, desc, eq, getTableColumns, sql, sum } from "drizzle-orm";
 import type { z } from "zod";
 import type { Actor } from "../auth/actor";
@@ -27,7 +29,7 @@ import { issuesError, notFound, validationError } from "../errors";
 import { keyedRequest, withIdempotency } from "./idempotency";
 import { checkPage, findProject, PROJECT_NOT_FOUND } from "./project";
 import { resolveStorageUrls } from "./storage-urls";
-import { insertTask } from "./task-writer";
+import { insertTask, StaleProjectError } from "./task-writer";
 import { emitTasksDeleted } from "./webhook-events";
 
 type TaskRow = typeof tasks.$inferSelect;
@@ -92,28 +94,102 @@ export function createTask(
   );
 }
 
+/** What a create needs of its project: its tenant and its task rules. */
+interface ProjectRules {
+  id: number;
+  organizationId: number;
+  objectTags: ObjectTag[];
+  /** md5 (hex) of the label config, which the write compares under the project's lock. */
+  configHash: string;
+}
+
+// Projects this process has looked up for creates, by id. A cached copy is never trusted for
+// what it decides: the write refuses a task checked against a label config the project no
+// longer has (task-writer.ts), and a task the copy refuses is checked again against the
+// project as stored; a project's organization never changes. The copy only spares a lookup
+// per create.
+const RULES_CACHE_MS = 60_000;
+const RULES_CACHE_MAX = 10_000;
+const rulesCaches = new WeakMap<Db, Map<number, { rules: ProjectRules; until: number }>>();
+
+async function projectRules(
+  db: Db,
+  actor: Actor,
+  id: number,
+  fresh: boolean,
+): Promise<{ rules: ProjectRules; cached: boolean } | undefined> {
+  let cache = rulesCaches.get(db);
+  if (!cache) {
+    cache = new Map();
+    rulesCaches.set(db, cache);
+  }
+  const now = Date.now();
+  const hit = cache.get(id);
+  if (!fresh && hit && hit.until > now) {
+    return hit.rules.organizationId === actor.organizationId
+      ? { rules: hit.rules, cached: true }
+      : undefined;
+  }
+  const project = await findProject(db, actor, id);
+  if (!project) {
+    cache.delete(id);
+    return undefined;
+  }
+  const rules: ProjectRules = {
+    id: project.id,
+    organizationId: project.organizationId,
+    objectTags: objectTagsOf(project.labelConfig),
+    configHash: createHash("md5").update(project.labelConfig, "utf8").digest("hex"),
+  };
+  if (cache.size >= RULES_CACHE_MAX) cache.clear();
+  cache.set(id, { rules, until: now + RULES_CACHE_MS });
+  return { rules, cached: false };
+}
+
+// A create whose project changed under it is checked again; past this many times (a label
+// config rewritten without pause) it gives up.
+const MAX_STALE_RETRIES = 3;
+
 async function createTaskNow(db: Db, actor: Actor, body: unknown): Promise<Task> {
   if (!isJsonObject(body)) throw validationError({}, [TASK_BODY_NOT_OBJECT]);
   const ref = readProjectRef(body.project);
   if (ref.kind === "not-an-id") throw notFound("Not found.");
   if (ref.kind === "no-such-id") throw notFound(PROJECT_NOT_FOUND);
   if (ref.kind === "invalid") throw taskIssueError(ref.issue);
-  const project = ref.kind === "id" ? await findProject(db, actor, ref.id) : undefined;
-  if (ref.kind === "id" && !project) throw notFound(PROJECT_NOT_FOUND);
-  const checked = checkTaskCreate(project ? objectTagsOf(project.labelConfig) : null, body);
-  if (!checked.ok) throw taskIssueError(checked.issue);
-  if (!project) throw notFound(PROJECT_NOT_FOUND);
-  const { data, meta, overlap } = checked.value;
-
-  // Written with concurrent creates into the same project in one transaction (task-writer.ts).
-  const row = await insertTask(db, {
-    projectId: project.id,
-    data,
-    meta,
-    overlap: overlap ?? project.maximumAnnotations,
-    createdBy: actor.userId,
-  });
-  return toTask(row);
+  for (let attempt = 0; ; attempt++) {
+    let found = ref.kind === "id" ? await projectRules(db, actor, ref.id, attempt > 0) : undefined;
+    if (ref.kind === "id" && !found) throw notFound(PROJECT_NOT_FOUND);
+    let checked = checkTaskCreate(found ? found.rules.objectTags : null, body);
+    if (!checked.ok && found?.cached) {
+      // Refused by a cached copy: the project as stored decides.
+      found = await projectRules(db, actor, found.rules.id, true);
+      if (!found) throw notFound(PROJECT_NOT_FOUND);
+      checked = checkTaskCreate(found.rules.objectTags, body);
+    }
+    if (!checked.ok) throw taskIssueError(checked.issue);
+    if (!found) throw notFound(PROJECT_NOT_FOUND);
+    const { data, meta, overlap } = checked.value;
+    try {
+      // Written with concurrent creates in one statement (task-writer.ts).
+      const row = await insertTask(db, {
+        projectId: found.rules.id,
+        data,
+        meta,
+        overlap: overlap ?? null,
+        createdBy: actor.userId,
+        configHash: found.rules.configHash,
+      });
+      return toTask(row);
+    } catch (error) {
+      if (!(error instanceof StaleProjectError)) throw error;
+      if (attempt >= MAX_STALE_RETRIES) {
+        throw new TRPCError({
+          code: "CONFLICT",
+          message: "The project's label config kept changing while the task was created: retry.",
+        });
+      }
+    }
+  }
 }
 
 async function findTask(db: Db, actor: Actor, id: number) {

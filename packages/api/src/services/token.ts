@@ -14,7 +14,7 @@ import type {
 import { TRPCError } from "@trpc/server";
 import { and, asc, eq, isNull } from "drizzle-orm";
 import type { z } from "zod";
-import type { Actor } from "../auth/actor";
+import { type Actor, forgetCachedTokens } from "../auth/actor";
 import { signJwt, verifyJwt } from "../auth/jwt";
 import { generateToken, hashToken } from "../auth/tokens";
 import type { Db } from "../db/client";
@@ -99,6 +99,7 @@ export async function revokeToken(db: Db, actor: Actor, id: number): Promise<{ i
       .update(apiTokens)
       .set({ revokedAt: new Date() })
       .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)));
+    forgetCachedTokens();
   }
   return { id };
 }

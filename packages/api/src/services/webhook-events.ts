@@ -188,15 +188,36 @@ export function tasksCreatedPayloads(
   return batches(rows).map((batch) => ({ tasks: batch.map(toTask), project: { id: projectId } }));
 }
 
-/** The group-committed create (services/task-writer.ts): its rows and their events together. */
-export function withTasksCreated(
+/**
+ * The group-committed create (services/task-writer.ts), whose batch may span projects: its
+ * rows and their events together, per project. `rowsOf` reads the written rows from the result.
+ */
+export async function withTasksCreated<R>(
   db: Db,
-  projectId: number,
-  write: (db: Db) => Promise<TaskRow[]>,
-): Promise<TaskRow[]> {
-  return withWebhookEvents(db, { projectId }, "TASKS_CREATED", write, async (rows) =>
-    tasksCreatedPayloads(projectId, rows),
-  );
+  projectIds: readonly number[],
+  write: (db: Db) => Promise<R>,
+  rowsOf: (result: R) => TaskRow[],
+): Promise<R> {
+  const wanting: number[] = [];
+  for (const projectId of projectIds)
+    if (await webhooksWant(db, { projectId }, "TASKS_CREATED")) wanting.push(projectId);
+  if (wanting.length === 0) return write(db);
+  return db.transaction(async (t) => {
+    const tx = transactionDb(t, db);
+    const result = await write(tx);
+    const rows = rowsOf(result);
+    for (const projectId of wanting) {
+      const created = rows.filter((row) => row.projectId === projectId);
+      if (created.length === 0) continue;
+      await insertEvents(
+        tx,
+        { projectId },
+        "TASKS_CREATED",
+        tasksCreatedPayloads(projectId, created),
+      );
+    }
+    return result;
+  });
 }
 
 /** An import's batch (inner_ids `first`..`last`), in the import's transaction. */
