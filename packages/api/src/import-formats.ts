@@ -14,6 +14,20 @@ import streamArray from "stream-json/streamers/stream-array.js";
 export const IMPORT_FORMATS = ["json", "jsonl", "csv", "tsv", "txt"] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
+/**
+ * The most characters one CSV or TSV record may hold: above a task's longest string (task
+ * JSON's limit, so that such a string is refused by the task rules, naming its item). The
+ * parser buffers a record whole: without a bound one unclosed quote would hold the whole
+ * request in memory.
+ */
+export const MAX_RECORD_CHARS = 8_000_000;
+
+/**
+ * The most bytes of a JSON import that is not an array (one task object), which is parsed
+ * whole: arrays are streamed item by item, a single object cannot be.
+ */
+export const MAX_JSON_OBJECT_BYTES = 16 * 1024 * 1024;
+
 /** A file the reader cannot parse: the client's fault, with what to fix. */
 export class ImportFormatError extends Error {
   override name = "ImportFormatError";
@@ -115,8 +129,17 @@ async function* readJson(input: ByteSource): AsyncGenerator<unknown> {
   })();
   if (first !== "[") {
     const chunks: Buffer[] = [];
-    for await (const chunk of rest)
-      chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk));
+    let bytes = 0;
+    for await (const chunk of rest) {
+      const buffer = Buffer.from(chunk);
+      bytes += buffer.length;
+      if (bytes > MAX_JSON_OBJECT_BYTES) {
+        throw new ImportFormatError(
+          `A JSON import that is not an array is read whole, up to ${MAX_JSON_OBJECT_BYTES} bytes: send the tasks as an array.`,
+        );
+      }
+      chunks.push(buffer);
+    }
     try {
       yield JSON.parse(
         Buffer.concat(chunks)
@@ -190,12 +213,19 @@ async function* readDelimited(
       record_delimiter: ["\r\n", "\n", "\r"],
       bom: true,
       skip_empty_lines: true,
+      max_record_size: MAX_RECORD_CHARS,
     }),
   );
   try {
     for await (const record of parser as AsyncIterable<Record<string, string>>) yield record;
   } catch (error) {
     if (failure.error !== undefined) throw failure.error;
+    const { code, lines } = error as { code?: unknown; lines?: unknown };
+    if (code === "CSV_MAX_RECORD_SIZE") {
+      throw new ImportFormatError(
+        `Line ${lines} of the ${name} starts a record longer than ${MAX_RECORD_CHARS} characters (an unclosed quote?).`,
+      );
+    }
     throw new ImportFormatError(`The ${name} is not valid: ${describe(error)}.`);
   } finally {
     parser.destroy();

@@ -65,17 +65,31 @@ export function toTask(row: TaskRow): Task {
 }
 
 // Parsing XML on every create would cost more than the insert: configs are few and immutable
-// as strings, so their object tags are kept by text.
+// as strings, so their object tags are kept by text, within a budget of characters (a config
+// may be 1,000,000 characters long, so a count alone would not bound the memory held).
+export const LABEL_CONFIG_CACHE_CHARS = 4_000_000;
 const objectTagsCache = new Map<string, ObjectTag[]>();
+let cachedChars = 0;
+
+/** What the cache holds now: configs and their characters in all. */
+export function labelConfigCacheSize(): { configs: number; chars: number } {
+  return { configs: objectTagsCache.size, chars: cachedChars };
+}
 
 export function objectTagsOf(labelConfig: string): ObjectTag[] {
-  let tags = objectTagsCache.get(labelConfig);
-  if (!tags) {
-    const check = checkLabelConfig(labelConfig);
-    tags = check.ok ? check.objectTags : [];
-    if (objectTagsCache.size >= 256) objectTagsCache.clear();
-    objectTagsCache.set(labelConfig, tags);
+  const cached = objectTagsCache.get(labelConfig);
+  if (cached) return cached;
+  const check = checkLabelConfig(labelConfig);
+  const tags = check.ok ? check.objectTags : [];
+  if (labelConfig.length > LABEL_CONFIG_CACHE_CHARS) return tags;
+  // Oldest first (a Map keeps insertion order) until the new config fits.
+  for (const [text] of objectTagsCache) {
+    if (cachedChars + labelConfig.length <= LABEL_CONFIG_CACHE_CHARS) break;
+    objectTagsCache.delete(text);
+    cachedChars -= text.length;
   }
+  objectTagsCache.set(labelConfig, tags);
+  cachedChars += labelConfig.length;
   return tags;
 }
 
