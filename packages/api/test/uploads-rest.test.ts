@@ -435,3 +435,86 @@ describe("import records", () => {
     expect(wrongProject.status).toBe(404);
   });
 });
+
+describe("POST /api/projects/{id}/reimport", () => {
+  const reimport = (body: unknown, token = tenant.token) =>
+    fetch(`${base}/api/projects/${projectId}/reimport`, {
+      method: "POST",
+      headers: { authorization: `Token ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  it("reads the uploads' files again, replacing their tasks and nothing else", async () => {
+    const csv = await upload([["rows.csv", "image\nhttp://x/1.png\nhttp://x/2.png\n"]]);
+    const png = await upload([["cat.png", PNG]]);
+    const [csvId = 0] = csv.body.file_upload_ids as number[];
+    const [pngId = 0] = png.body.file_upload_ids as number[];
+    await tenant.caller.task.create({ project: projectId, data: { image: "http://x/single.png" } });
+    const before = await tdb.db.select({ id: tasks.id }).from(tasks).orderBy(asc(tasks.id));
+    expect(before).toHaveLength(4);
+
+    const res = await reimport({ file_upload_ids: [csvId] });
+    expect(res.status).toBe(201);
+    const body = JSON.parse(await res.text());
+    expect(Object.keys(body)).toEqual([
+      "task_count",
+      "annotation_count",
+      "prediction_count",
+      "duration",
+      "file_upload_ids",
+      "found_formats",
+      "data_columns",
+    ]);
+    expect(body).toMatchObject({
+      task_count: 2,
+      annotation_count: 0,
+      prediction_count: 0,
+      file_upload_ids: [csvId],
+      found_formats: [".csv"],
+      data_columns: ["image"],
+    });
+    const after = await tdb.db
+      .select({ id: tasks.id, data: tasks.data, fileUploadId: tasks.fileUploadId })
+      .from(tasks)
+      .orderBy(asc(tasks.id));
+    // The CSV's two tasks are new; the PNG's and the single create are untouched.
+    expect(after.map((t) => t.id).slice(0, 2)).toEqual(
+      before.map((t) => t.id).filter((_, i) => i >= 2),
+    );
+    expect(after.slice(2).map((t) => [t.data, t.fileUploadId])).toEqual([
+      [{ image: "http://x/1.png" }, csvId],
+      [{ image: "http://x/2.png" }, csvId],
+    ]);
+    const project = await tenant.caller.project.byId({ id: projectId });
+    expect(project.task_number).toBe(4);
+
+    // files_as_tasks_list=false: the CSV is one task, its URL.
+    const single = await reimport({ file_upload_ids: [csvId], files_as_tasks_list: false });
+    expect(single.status).toBe(201);
+    const rows = await tdb.db
+      .select({ data: tasks.data })
+      .from(tasks)
+      .where(eq(tasks.fileUploadId, csvId));
+    expect(rows).toEqual([
+      { data: { image: expect.stringMatching(/^\/data\/upload\/\d+\/[0-9a-f]{8}-rows\.csv$/) } },
+    ]);
+    expect(pngId).toBeGreaterThan(csvId);
+  });
+
+  it("no ids: Label Studio's zeros with 200; another organization's project: 404; bad ids: 400", async () => {
+    const empty = await reimport({});
+    expect(empty.status).toBe(200);
+    expect(JSON.parse(await empty.text())).toEqual({
+      task_count: 0,
+      annotation_count: 0,
+      prediction_count: 0,
+      duration: 0,
+      file_upload_ids: [],
+      found_formats: [],
+      data_columns: [],
+    });
+    const other = await createTenant(tdb.db);
+    expect((await reimport({ file_upload_ids: [1] }, other.token)).status).toBe(404);
+    expect((await reimport({ file_upload_ids: "all" })).status).toBe(400);
+  });
+});

@@ -10,11 +10,8 @@
  * import answer its first response.
  */
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
 import { finished } from "node:stream/promises";
-import { IDEMPOTENCY_KEY_HEADER, UNDEFINED_DATA_KEY } from "@taskport/schema";
+import { IDEMPOTENCY_KEY_HEADER } from "@taskport/schema";
 import { TRPCError } from "@trpc/server";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -35,15 +32,15 @@ import {
 import { findProject, PROJECT_NOT_FOUND } from "../services/project";
 import { objectTagsOf } from "../services/task";
 import {
-  ASSET_TYPES,
-  diskPath,
   HYPERTEXT_EXTENSIONS,
+  isImportable,
   newStoredName,
   removeStored,
   saveUpload,
+  storedSource,
   type UploadSettings,
   unclaimed,
-  uploadUrl,
+  variableCount,
 } from "../services/uploads";
 import { uploadSettings } from "./auth";
 import { ProjectPath } from "./projects";
@@ -85,9 +82,6 @@ interface PartContext {
   saved: string[];
 }
 
-const DIRECT_UPLOAD_ONE_KEY =
-  "Your label config has more than one data key and direct file upload supports only one data key. To import data with multiple data keys, use a JSON or CSV file.";
-
 /**
  * The parts of the request body. Task bytes are counted against the import limit (over it, a
  * 413) and, when the request carries an idempotency key, hashed as they pass. Files are
@@ -115,38 +109,31 @@ async function* bodyParts(context: PartContext): AsyncGenerator<BodyPart> {
     const fileSize = Math.max(limit, uploads.maxFileBytes) + 1;
     for await (const part of request.parts({ limits: { fileSize, parts: 1000 } })) {
       if (part.type !== "file") continue;
-      const extension = extensionOf(part.filename);
-      const lower = extension.toLowerCase();
+      if (!isImportable(part.filename)) {
+        throw validationError({}, [unsupportedExtension(part.filename)]);
+      }
       const format = formatOfFileName(part.filename);
-      const asset = format === null && lower in ASSET_TYPES;
-      if (!format && !asset) throw validationError({}, [unsupportedExtension(part.filename)]);
-      const hypertext = HYPERTEXT_EXTENSIONS.has(lower);
+      const hypertext = HYPERTEXT_EXTENSIONS.has(extensionOf(part.filename).toLowerCase());
       hash?.update(`\0file\0${part.filename}\0`);
       const stored = newStoredName(context.project.id, part.filename);
       context.saved.push(stored);
       // Task files and hypertext are read whole into tasks: the import limit bounds them.
-      const size = await saveUpload(uploads, stored, meter(part.file, !asset || hypertext));
-      const name = basename(stored);
-      if (asset && context.project.variables > 1) {
-        throw validationError({}, [`Failed to parse input file ${name}: ${DIRECT_UPLOAD_ONE_KEY}`]);
-      }
-      const path = diskPath(uploads, stored);
-      // A media file is read as one JSON-like item, `{data: {$undefined$: ...}}`.
-      const items: AsyncIterable<unknown> = format
-        ? readItems(createReadStream(path), format)
-        : (async function* () {
-            const value = hypertext ? await readFile(path, "utf8") : uploadUrl(stored);
-            yield { data: { [UNDEFINED_DATA_KEY]: value } };
-          })();
+      const size = await saveUpload(
+        uploads,
+        stored,
+        meter(part.file, format !== null || hypertext),
+      );
+      const source = storedSource(uploads, stored, context.project.variables);
       yield {
         file: {
           name: part.filename,
-          format: format ?? "json",
-          extension: format ? undefined : lower,
+          // A media file's one item is read as a JSON item, `{data: {$undefined$: ...}}`.
+          format: source.format ?? "json",
+          extension: source.extension,
           stored,
           size: () => size,
         },
-        items,
+        items: source.items,
       };
       // The next part only arrives once this one has been read to its end.
       await finished(part.file.resume());
@@ -212,16 +199,12 @@ const importRoute = (path: string, summary: string) =>
       hash?.update(JSON.stringify({ project: params.id, commitToProject, returnTaskIds }));
       const uploads = uploadSettings(options);
       const saved: string[] = [];
-      const variables = new Set(
-        objectTagsOf(project.labelConfig).map((tag) => tag.variable?.split(".")[0]),
-      );
-      variables.delete(undefined);
       const parts = bodyParts({
         request,
         limit,
         hash,
         uploads,
-        project: { id: project.id, variables: variables.size },
+        project: { id: project.id, variables: variableCount(objectTagsOf(project.labelConfig)) },
         saved,
       });
       const sources = (async function* (): AsyncGenerator<ImportSource> {

@@ -10,6 +10,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { validationError } from "../errors";
 import { getImportRecord, IMPORT_NOT_FOUND } from "../services/import-record";
+import { reimportUploads } from "../services/reimport";
 import {
   contentTypeOf,
   deleteFileUpload,
@@ -119,7 +120,68 @@ const UploadedFilePath = z.object({
   file: described(z.string(), "The stored file's name (`{8 hex}-{name}`)."),
 });
 
+const ReimportBody = z.object({
+  file_upload_ids: described(
+    z.array(z.number().int().positive()).optional(),
+    "The uploads whose tasks are read again from their files (replacing their tasks).",
+  ),
+  files_as_tasks_list: described(
+    z.boolean().default(true),
+    "false: a CSV, TSV or TXT file is one task (its URL), like a media file.",
+  ),
+});
+
+const ReimportAnswer = named(
+  "ReimportResult",
+  z.object({
+    task_count: z.number().int(),
+    annotation_count: z.number().int(),
+    prediction_count: z.number().int(),
+    duration: z.number(),
+    file_upload_ids: z.array(z.number().int()),
+    found_formats: z.array(z.string()),
+    data_columns: z.array(z.string()),
+  }),
+);
+
 export const uploadRoutes: RestRoute[] = [
+  route({
+    method: "POST",
+    path: "/api/projects/{id}/reimport",
+    summary: "Re-import uploads: their tasks read again from their files, replacing the old ones",
+    tag: "Import",
+    params: ProjectPath,
+    body: ReimportBody,
+    forms: { json: ["file_upload_ids"], boolean: ["files_as_tasks_list"] },
+    success: { status: 201, description: "What was imported.", schema: ReimportAnswer },
+    also: [
+      {
+        status: 200,
+        description: "No `file_upload_ids`: nothing to do (Label Studio's zeros).",
+        schema: ReimportAnswer,
+      },
+    ],
+    errors: [400, 401, 404, 415],
+    handler: async ({ db, actor, params, body, options, reply }) => {
+      const ids = body.file_upload_ids ?? [];
+      if (ids.length === 0) {
+        return reply.code(200).send({
+          task_count: 0,
+          annotation_count: 0,
+          prediction_count: 0,
+          duration: 0,
+          file_upload_ids: [],
+          found_formats: [],
+          data_columns: [],
+        });
+      }
+      return reimportUploads(db, uploadSettings(options), actor, {
+        project: params.id,
+        fileUploadIds: ids,
+        filesAsTasksList: body.files_as_tasks_list,
+      });
+    },
+  }),
   route({
     method: "GET",
     path: "/api/projects/{id}/file-uploads",

@@ -36,7 +36,7 @@ import { type IdempotencyRequest, withIdempotency } from "./idempotency";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { objectTagsOf } from "./task";
 import { taskColumns } from "./task-writer";
-import { emitTasksImported } from "./webhook-events";
+import { emitTasksDeleted, emitTasksImported } from "./webhook-events";
 
 export { MAX_IMPORT_TASKS };
 export const MAX_IMPORT_ERRORS = 100;
@@ -53,6 +53,8 @@ export interface ImportFile {
   extension?: string;
   /** Where the file is kept under the media folder (services/uploads.ts). */
   stored?: string;
+  /** Its existing upload row (a re-import): no new row is made. */
+  uploadId?: number;
   /** Bytes read from the file, asked once it has been read whole. */
   size?: () => number;
 }
@@ -73,6 +75,8 @@ export interface ImportParams {
   idempotency?: IdempotencyRequest;
   /** The request's import record (services/import-record.ts), named in the answer. */
   record?: number;
+  /** A re-import: these uploads' tasks are deleted first, in the same transaction. */
+  replaceTasksOf?: number[];
 }
 
 function preview(item: unknown): string {
@@ -254,7 +258,30 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
     return run.result(started);
   };
   if (!commit) return read(null);
-  return db.transaction((tx) => read(transactionDb(tx, db)));
+  return db.transaction(async (tx) => {
+    const txDb = transactionDb(tx, db);
+    if (params.replaceTasksOf?.length)
+      await deleteUploadTasks(txDb, project.id, params.replaceTasksOf);
+    return read(txDb);
+  });
+}
+
+/** Deletes the tasks made from these uploads (Label Studio's remove_tasks_by_file_uploads). */
+async function deleteUploadTasks(tx: Db, projectId: number, uploads: number[]): Promise<void> {
+  const gone = await tx
+    .delete(tasks)
+    .where(and(eq(tasks.projectId, projectId), inArray(tasks.fileUploadId, uploads)))
+    .returning({ id: tasks.id });
+  if (gone.length === 0) return;
+  await tx
+    .update(projects)
+    .set({ taskNumber: sql`${projects.taskNumber} - ${gone.length}` })
+    .where(eq(projects.id, projectId));
+  await emitTasksDeleted(
+    tx,
+    projectId,
+    gone.map((row) => row.id),
+  );
 }
 
 /**
@@ -330,6 +357,11 @@ class ImportRun {
     this.foundFormats.push(ext);
     this.couldBeList ||= couldBeTasksList(file.format);
     if (!this.tx) return;
+    if (file.uploadId !== undefined) {
+      this.fileUploadId = file.uploadId;
+      this.fileUploadIds.push(file.uploadId);
+      return;
+    }
     const [upload] = await this.tx
       .insert(fileUploads)
       .values({

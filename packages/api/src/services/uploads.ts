@@ -7,17 +7,18 @@
  * that died mid-upload, a deleted project) and uploads no task uses any more.
  */
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, readdir, stat, unlink } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { FileUpload } from "@taskport/schema";
+import { type FileUpload, UNDEFINED_DATA_KEY } from "@taskport/schema";
 import { TRPCError } from "@trpc/server";
 import { and, asc, eq, exists, inArray, lt, not, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { fileUploads, projects, tasks } from "../db/schema";
-import { notFound } from "../errors";
+import { notFound, validationError } from "../errors";
+import { extensionOf, formatOfFileName, type ImportFormat, readItems } from "../import-formats";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 
 /** TASKPORT_MAX_UPLOAD_BYTES's default: the largest single uploaded file (5 GiB). */
@@ -118,6 +119,60 @@ export function diskPath(settings: UploadSettings, stored: string): string {
   const path = resolve(settings.mediaDir, stored);
   if (!path.startsWith(root + sep)) throw notFound(FILE_UPLOAD_NOT_FOUND);
   return path;
+}
+
+const DIRECT_UPLOAD_ONE_KEY =
+  "Your label config has more than one data key and direct file upload supports only one data key. To import data with multiple data keys, use a JSON or CSV file.";
+
+export interface StoredSource {
+  /** The task format its rows are read as; null for a file that is one task. */
+  format: ImportFormat | null;
+  /** `found_formats`'s extension. */
+  extension: string;
+  items: AsyncIterable<unknown>;
+}
+
+/**
+ * The tasks of a stored file, as Label Studio reads an upload: a task file's rows (unless
+ * `filesAsTasksList` is off, then a table or text file is one task like a media file), a
+ * hypertext file's text as one task, any other file's URL as one task, which needs a label
+ * config with at most one data key (`variables`).
+ */
+export function storedSource(
+  settings: UploadSettings,
+  stored: string,
+  variables: number,
+  filesAsTasksList = true,
+): StoredSource {
+  const extension = extensionOf(stored).toLowerCase();
+  const path = diskPath(settings, stored);
+  const format = formatOfFileName(stored);
+  const asRows = format !== null && (filesAsTasksList || format === "json" || format === "jsonl");
+  if (format && asRows) {
+    return { format, extension, items: readItems(createReadStream(path), format) };
+  }
+  if (variables > 1) {
+    throw validationError({}, [
+      `Failed to parse input file ${basename(stored)}: ${DIRECT_UPLOAD_ONE_KEY}`,
+    ]);
+  }
+  const hypertext = HYPERTEXT_EXTENSIONS.has(extension);
+  const items = (async function* () {
+    const value = hypertext ? await readFile(path, "utf8") : uploadUrl(stored);
+    yield { data: { [UNDEFINED_DATA_KEY]: value } };
+  })();
+  return { format: null, extension, items };
+}
+
+/** Whether Taskport keeps and imports a file of this name (task file or media). */
+export function isImportable(name: string): boolean {
+  return formatOfFileName(name) !== null || extensionOf(name).toLowerCase() in ASSET_TYPES;
+}
+
+/** How many distinct data variables a label config's object tags read. */
+export function variableCount(objectTags: readonly { variable?: string | null }[]): number {
+  return new Set(objectTags.flatMap((tag) => (tag.variable ? [tag.variable.split(".")[0]] : [])))
+    .size;
 }
 
 function tooLarge(limit: number): TRPCError {

@@ -1,0 +1,73 @@
+/**
+ * Re-import (Label Studio's ReImportAPI): the tasks of uploads already kept are read again
+ * from their files, replacing the tasks those uploads made, in one transaction.
+ */
+import { stat } from "node:fs/promises";
+import type { ImportResult } from "@taskport/schema";
+import { and, asc, eq, inArray } from "drizzle-orm";
+import type { Actor } from "../auth/actor";
+import type { Db } from "../db/client";
+import { fileUploads } from "../db/schema";
+import { notFound, validationError } from "../errors";
+import { type ImportSource, importTasks } from "./import";
+import { findProject, PROJECT_NOT_FOUND } from "./project";
+import { objectTagsOf } from "./task";
+import { diskPath, storedSource, type UploadSettings, variableCount } from "./uploads";
+
+export interface ReimportInput {
+  project: number;
+  fileUploadIds: number[];
+  filesAsTasksList: boolean;
+}
+
+export type ReimportResult = Omit<ImportResult, "could_be_tasks_list" | "task_ids" | "import">;
+
+export async function reimportUploads(
+  db: Db,
+  settings: UploadSettings,
+  actor: Actor,
+  input: ReimportInput,
+): Promise<ReimportResult> {
+  const project = await findProject(db, actor, input.project);
+  if (!project) throw notFound(PROJECT_NOT_FOUND);
+  const rows = await db
+    .select({ id: fileUploads.id, file: fileUploads.file, fileName: fileUploads.fileName })
+    .from(fileUploads)
+    .where(and(eq(fileUploads.projectId, project.id), inArray(fileUploads.id, input.fileUploadIds)))
+    .orderBy(asc(fileUploads.id));
+  const variables = variableCount(objectTagsOf(project.labelConfig));
+  const sources: ImportSource[] = [];
+  for (const row of rows) {
+    const kept = row.file ? await stat(diskPath(settings, row.file)).catch(() => null) : null;
+    if (!row.file || !kept?.isFile()) {
+      throw validationError({
+        file_upload_ids: [`The file of upload ${row.id} is no longer kept: upload it again.`],
+      });
+    }
+    const source = storedSource(settings, row.file, variables, input.filesAsTasksList);
+    sources.push({
+      items: source.items,
+      file: {
+        name: row.fileName,
+        format: source.format ?? "json",
+        extension: source.extension,
+        stored: row.file,
+        uploadId: row.id,
+      },
+    });
+  }
+  const result = await importTasks(db, actor, {
+    project: project.id,
+    sources,
+    replaceTasksOf: rows.map((row) => row.id),
+  });
+  return {
+    task_count: result.task_count,
+    annotation_count: result.annotation_count,
+    prediction_count: result.prediction_count,
+    duration: result.duration,
+    file_upload_ids: input.fileUploadIds,
+    found_formats: result.found_formats,
+    data_columns: result.data_columns,
+  };
+}
