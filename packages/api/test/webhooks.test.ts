@@ -5,8 +5,11 @@
  * that fails for a while); a rolled-back change is none; targets outside the allowed networks
  * are refused.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { Webhook as Verifier } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -63,10 +66,13 @@ let api: ApiHandler;
 let server: Server;
 let base: string;
 let receiver: Receiver;
+let localRoot: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  localRoot = mkdtempSync(join(tmpdir(), "taskport-hooks-"));
   jobs = createJobSystem({
+    storage: { localFilesRoot: localRoot },
     db: database.db,
     pollingIntervalSeconds: 0.5,
     logError: () => {},
@@ -79,7 +85,12 @@ beforeAll(async () => {
     },
   });
   await jobs.start();
-  api = await createApiHandler({ db: database.db, jobs, webhooks: LOOPBACK });
+  api = await createApiHandler({
+    db: database.db,
+    jobs,
+    webhooks: LOOPBACK,
+    localFilesRoot: localRoot,
+  });
   server = createServer(api.handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -92,6 +103,7 @@ afterAll(async () => {
   await api.close();
   await jobs.stop(2000);
   await database.close();
+  rmSync(localRoot, { recursive: true, force: true });
 });
 beforeEach(() => {
   receiver.received = [];
@@ -461,5 +473,42 @@ describe("deliveries", () => {
       }),
       { action: "PROJECT_DELETED", project: { id: project.body.id } },
     ]);
+  });
+
+  it("announces a storage sync's start and end around the tasks it creates", async () => {
+    const { token, projectId, hook } = await setup({
+      send_for_all_actions: false,
+      actions: ["STORAGE_SYNC_STARTED", "STORAGE_SYNC_COMPLETED", "TASKS_CREATED"],
+    });
+    const folder = join(localRoot, `sync-${projectId}`);
+    mkdirSync(folder);
+    for (let i = 0; i < 3; i++)
+      writeFileSync(join(folder, `t${i}.json`), JSON.stringify({ text: `synced ${i}` }));
+    const storage = await call(token, "POST", "/api/storages/localfiles", {
+      project: projectId,
+      path: folder,
+    });
+    expect(storage.status).toBe(201);
+    await call(token, "POST", `/api/storages/localfiles/${storage.body.id}/sync`);
+    await until("three deliveries", () => receiver.received.length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const r of receiver.received) expect(() => verified(hook.secret, r)).not.toThrow();
+    const [started, created, completed] = receiver.received.map((r) => r.json);
+    expect(receiver.received).toHaveLength(3);
+    expect(started).toMatchObject({
+      action: "STORAGE_SYNC_STARTED",
+      storage: { id: storage.body.id, type: "localfiles", project: projectId },
+    });
+    expect(created.action).toBe("TASKS_CREATED");
+    expect(created.tasks.map((t: { data: unknown }) => t.data)).toEqual([
+      { text: "synced 0" },
+      { text: "synced 1" },
+      { text: "synced 2" },
+    ]);
+    expect(completed).toMatchObject({
+      action: "STORAGE_SYNC_COMPLETED",
+      storage: { id: storage.body.id },
+      tasks_created: 3,
+    });
   });
 });

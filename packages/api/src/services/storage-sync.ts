@@ -27,9 +27,13 @@ import type { Db } from "../db/client";
 import { importStorages, jobs, projects, storageLinks, storageObjects } from "../db/schema";
 import { pgErrorCode } from "../errors";
 import {
+  backoff,
+  JobCancelled,
   type JobContext,
   type JobDefinition,
+  JobInterrupted,
   type JobRow,
+  JobSuperseded,
   type JobSystem,
   PermanentJobError,
   UNFINISHED,
@@ -43,8 +47,11 @@ import {
   type StorageSource,
 } from "./storage-source";
 import { objectTagsOf } from "./task";
+import { emitSyncEvent, webhooksWant } from "./webhook-events";
 
 export const SYNC_QUEUE = "storage-sync";
+/** A sync's attempts: its last failure is announced to webhooks (STORAGE_SYNC_FAILED). */
+const SYNC_RETRY = backoff(3, 5);
 export const SYNC_TICK_QUEUE = "storage-sync-tick";
 
 const MAX_ERRORS_KEPT = 100;
@@ -416,7 +423,15 @@ async function runSync(
   };
 
   let progress: Progress = { ...emptyProgress(), ...(context.progress as Partial<Progress>) };
-  if (progress.objects_listed === 0 && progress.cursor === null) {
+  const fresh = progress.objects_listed === 0 && progress.cursor === null;
+  // A sync from its start announces itself (again if it restarts before its first commit).
+  if (fresh && (await webhooksWant(db, { projectId: project.id }, "STORAGE_SYNC_STARTED"))) {
+    await context.commit(async (tx) => {
+      await emitSyncEvent(tx, project.id, storage, "STORAGE_SYNC_STARTED", context.id);
+      return undefined;
+    });
+  }
+  if (fresh) {
     const [known] = await db
       .select({ n: sql<number>`count(*)::int` })
       .from(storageObjects)
@@ -501,6 +516,8 @@ async function runSync(
     next.phase = "done";
     next.cursor = null;
     await writeObjects(tx, target, [], rest, [...rest.keys()], next);
+    const { cursor: _cursor, errors: _errors, ...summary } = next;
+    await emitSyncEvent(tx, project.id, storage, "STORAGE_SYNC_COMPLETED", context.id, summary);
   });
   return progress;
 }
@@ -510,6 +527,7 @@ export function syncDefinition(db: Db, settings: SyncSettings): JobDefinition<Sy
   return {
     queue: SYNC_QUEUE,
     concurrency: 2,
+    retry: SYNC_RETRY,
     handler: async (context) => {
       try {
         const {
@@ -519,15 +537,45 @@ export function syncDefinition(db: Db, settings: SyncSettings): JobDefinition<Sy
         } = await runSync(db, settings, context);
         return summary;
       } catch (error) {
-        if (
+        const final =
           pgErrorCode(error) === "23503" ||
           (error instanceof TRPCError && error.code === "NOT_FOUND")
-        )
-          throw new PermanentJobError("The storage or its project was deleted during the sync.");
-        throw error;
+            ? new PermanentJobError("The storage or its project was deleted during the sync.")
+            : error;
+        await announceFailure(db, context, final);
+        throw final;
       }
     },
   };
+}
+
+/** STORAGE_SYNC_FAILED when this attempt is the sync's last (not for cancels and hand-overs). */
+async function announceFailure(db: Db, context: JobContext<SyncData>, error: unknown) {
+  if (error instanceof JobCancelled || error instanceof JobSuperseded) return;
+  if (error instanceof JobInterrupted) return;
+  if (!(error instanceof PermanentJobError) && context.attempt < SYNC_RETRY.attempts) return;
+  const [found] = await db
+    .select({
+      id: importStorages.id,
+      type: importStorages.type,
+      projectId: importStorages.projectId,
+    })
+    .from(importStorages)
+    .where(eq(importStorages.id, context.data.storageId));
+  if (!found) return;
+  const message = error instanceof Error ? error.message : String(error);
+  await db
+    .transaction((tx) =>
+      emitSyncEvent(
+        tx as unknown as Db,
+        found.projectId,
+        found,
+        "STORAGE_SYNC_FAILED",
+        context.id,
+        { error: message },
+      ),
+    )
+    .catch(() => {});
 }
 
 /**

@@ -300,3 +300,22 @@ export function withProjectDeleted<R extends { id: number }[]>(
     rows.map((row) => ({ project: { id: row.id } })),
   );
 }
+
+/** A storage sync's start, end or failure, in the transaction that records it. */
+export function emitSyncEvent(
+  tx: Db,
+  projectId: number,
+  storage: { id: number; type: string },
+  action: "STORAGE_SYNC_STARTED" | "STORAGE_SYNC_COMPLETED" | "STORAGE_SYNC_FAILED",
+  jobId: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  return emitWebhookEvent(tx, { projectId }, action, () => [
+    {
+      storage: { id: storage.id, type: storage.type, project: projectId },
+      job: jobId,
+      ...details,
+      project: { id: projectId },
+    },
+  ]);
+}
