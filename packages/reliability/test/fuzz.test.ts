@@ -34,6 +34,7 @@ beforeAll(async () => {
     JSON.stringify({ data: { text: "seed" }, project }),
   );
   taskId = (JSON.parse(res.text) as { id: number }).id;
+  existingIds.add(String(taskId)).add(String(project));
 });
 afterAll(async () => {
   await sql?.end();
@@ -51,17 +52,61 @@ async function send(
   tried.requests += 1;
   const res = await fetch(`${server.url}${path}`, {
     method,
-    headers: { "content-type": "application/json", authorization: `Token ${token}`, ...headers },
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      authorization: `Token ${token}`,
+      ...headers,
+    },
     body,
   });
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
+/** What a rejection must leave as it was: every table a write path touches. */
+/** A request with only `headers` as credentials (no API token). */
+async function sendAs(
+  headers: Record<string, string>,
+  method: string,
+  path: string,
+  body?: string,
+) {
+  tried.requests += 1;
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const existingIds = new Set<string>();
+
 async function snapshot(): Promise<string> {
   const [row] =
     await sql`select count(*)::int as tasks, coalesce(max(updated_at)::text, '') as touched,
-    (select last_inner_id from projects where id = ${project})::text as counter from tasks`;
+    (select last_inner_id from projects where id = ${project})::text as counter,
+    (select count(*)::int from projects) as projects,
+    (select coalesce(max(updated_at)::text, '') from projects) as projects_touched,
+    (select count(*)::int from api_tokens) as tokens,
+    (select count(*)::int from users) as users,
+    (select count(*)::int from file_uploads) as uploads from tasks`;
   return JSON.stringify(row);
+}
+
+/** Counts only, for writes that may succeed: what one accepted write may add. */
+async function counts(): Promise<Record<string, number>> {
+  const [row] = await sql`select (select count(*)::int from tasks) as tasks,
+    (select count(*)::int from projects) as projects,
+    (select count(*)::int from api_tokens) as tokens`;
+  return row as Record<string, number>;
 }
 
 /** Every error answer has Label Studio's error body and no internals. */
@@ -125,8 +170,14 @@ describe("generated bad input", () => {
         ),
         async (body) => {
           const before = await snapshot();
+          const counted = await counts();
           const res = await send("POST", "/api/tasks/", JSON.stringify(body));
-          if (res.status === 201) return;
+          if (res.status === 201) {
+            // Accepted: exactly one task more, and it is the one answered.
+            expect(await counts()).toEqual({ ...counted, tasks: counted.tasks + 1 });
+            expect((JSON.parse(res.text) as { project: number }).project).toBe(project);
+            return;
+          }
           expectErrorBody(res);
           expect(await snapshot()).toBe(before);
         },
@@ -138,31 +189,51 @@ describe("generated bad input", () => {
   it("deep nesting, huge strings and numbers, and oversize bodies get a clear 4xx", async () => {
     // Built as text: JSON.stringify itself would overflow the stack at this depth.
     const deep = (n: number) => `${'{"a":'.repeat(n)}"x"${"}".repeat(n)}`;
-    const cases: [string, string][] = [
-      ["deep", `{"data": {"text": "t", "deep": ${deep(5_000)}}, "project": ${project}}`],
-      ["very deep", `{"data": {"text": "t", "deep": ${deep(100_000)}}, "project": ${project}}`],
+    const cases: [string, string, number][] = [
+      ["deep", `{"data": {"text": "t", "deep": ${deep(5_000)}}, "project": ${project}}`, 400],
+      [
+        "very deep",
+        `{"data": {"text": "t", "deep": ${deep(100_000)}}, "project": ${project}}`,
+        413,
+      ],
       [
         "deep proto",
-        `{"data": {"text": "t", "deep": ${deep(50_000).replace('"x"', '{"__proto__": 1}')}}, "project": ${project}}`,
+        `{"data": {"text": "t", "deep": ${deep(40_000).replace('"x"', '{"__proto__": 1}')}}, "project": ${project}}`,
+        400,
       ],
-      ["huge number", `{"data": {"text": "t", "n": 1e400}, "project": ${project}}`],
-      ["long digits", `{"data": {"text": "t", "n": ${"9".repeat(5_000)}}, "project": ${project}}`],
-      ["oversize", JSON.stringify({ data: { text: "x".repeat(300 * 1024) }, project })],
+      ["huge number", `{"data": {"text": "t", "n": 1e400}, "project": ${project}}`, 400],
       [
+        "long digits",
+        `{"data": {"text": "t", "n": ${"9".repeat(5_000)}}, "project": ${project}}`,
+        400,
+      ],
+      ["oversize", JSON.stringify({ data: { text: "x".repeat(300 * 1024) }, project }), 413],
+      [
+        // Within every limit: accepted, and exactly one task more.
         "many keys",
         JSON.stringify({
-          data: Object.fromEntries(Array.from({ length: 12_000 }, (_, i) => [`k${i}`, i])),
+          data: {
+            text: "t",
+            ...Object.fromEntries(Array.from({ length: 12_000 }, (_, i) => [`k${i}`, i])),
+          },
           project,
         }),
+        201,
       ],
-      ["invalid json", '{"data": {"text": "t"}, "project": '],
-      ["proto", `{"data": {"text": "t", "__proto__": {"x": 1}}, "project": ${project}}`],
+      ["invalid json", '{"data": {"text": "t"}, "project": ', 400],
+      ["proto", `{"data": {"text": "t", "__proto__": {"x": 1}}, "project": ${project}}`, 400],
+      ["nul", `{"data": {"text": "a\\u0000b"}, "project": ${project}}`, 400],
+      ["lone surrogate", `{"data": {"text": "a\\ud800b"}, "project": ${project}}`, 400],
     ];
-    for (const [name, body] of cases) {
+    for (const [name, body, status] of cases) {
       const before = await snapshot();
+      const counted = await counts();
       const res = await send("POST", "/api/tasks/", body);
-      if (res.status === 201) continue;
-      expect(res.status, name).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${name}: ${res.text.slice(0, 200)}`).toBe(status);
+      if (status === 201) {
+        expect(await counts(), name).toEqual({ ...counted, tasks: counted.tasks + 1 });
+        continue;
+      }
       expectErrorBody(res);
       expect(await snapshot(), name).toBe(before);
     }
@@ -170,10 +241,20 @@ describe("generated bad input", () => {
 
   it("wrong content types and malformed or hostile headers are refused cleanly", async () => {
     const body = JSON.stringify({ data: { text: "t" }, project });
-    const cases: Record<string, string>[] = [
-      { "content-type": "text/plain" },
-      { "content-type": "application/xml" },
-      { "content-type": "application/json; charset=latin1" },
+    // With valid credentials: the content type is what is wrong.
+    const contentTypes: [string, number][] = [
+      ["text/plain", 415],
+      ["application/xml", 415],
+    ];
+    for (const [contentType, status] of contentTypes) {
+      const before = await snapshot();
+      const res = await send("POST", "/api/tasks/", body, { "content-type": contentType });
+      expect(res.status, `${contentType}: ${res.text}`).toBe(status);
+      expectErrorBody(res);
+      expect(await snapshot(), contentType).toBe(before);
+    }
+    // Each hostile credential alone, with no valid one beside it: never read past, a 401.
+    const credentials: Record<string, string>[] = [
       { authorization: "Token" },
       { authorization: "Token a b c" },
       { authorization: "Bearer not.a.jwt" },
@@ -182,17 +263,19 @@ describe("generated bad input", () => {
       { authorization: `Token ${"x".repeat(8_000)}` },
       { "x-api-key": "' OR 1=1 --" },
       { cookie: "taskport_session=%00%ff; other=1" },
+      { cookie: "taskport_session=%ff" },
+      { cookie: `taskport_session=${"%".repeat(3_000)}` },
     ];
-    for (const headers of cases) {
+    for (const headers of credentials) {
       const before = await snapshot();
-      const res = await send("POST", "/api/tasks/", body, headers);
-      if (res.status === 201) continue;
+      const res = await sendAs(headers, "POST", "/api/tasks/", body);
+      expect(res.status, `${JSON.stringify(headers).slice(0, 80)}: ${res.text}`).toBe(401);
       expectErrorBody(res);
-      expect(await snapshot(), JSON.stringify(headers)).toBe(before);
+      expect(await snapshot(), JSON.stringify(headers).slice(0, 80)).toBe(before);
     }
   });
 
-  it("path traversal and SQL metacharacters in ids answer 404 or 400", async () => {
+  it("path traversal and SQL metacharacters in ids answer 404", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
@@ -212,13 +295,15 @@ describe("generated bad input", () => {
         fc.constantFrom("GET", "PATCH", "DELETE"),
         fc.constantFrom("tasks", "projects"),
         async (id, method, resource) => {
+          // The seeded rows' own ids are not hostile: they are left out, not skipped.
+          fc.pre(!existingIds.has(safeDecode(id)?.replace(/^0+(?=\d)/, "") ?? ""));
           const before = await snapshot();
           const res = await send(
             method,
             `/api/${resource}/${id}/`,
             method === "PATCH" ? JSON.stringify({ data: { text: "p" } }) : undefined,
           );
-          if (res.status < 300) return;
+          expect(res.status, `${method} ${resource}/${id}: ${res.text}`).toBe(404);
           expectErrorBody(res);
           expect(await snapshot()).toBe(before);
         },
