@@ -102,11 +102,11 @@ async function snapshot(): Promise<string> {
 }
 
 /** Counts only, for writes that may succeed: what one accepted write may add. */
-async function counts(): Promise<Record<string, number>> {
+async function counts(): Promise<{ tasks: number; projects: number; tokens: number }> {
   const [row] = await sql`select (select count(*)::int from tasks) as tasks,
     (select count(*)::int from projects) as projects,
     (select count(*)::int from api_tokens) as tokens`;
-  return row as Record<string, number>;
+  return row as { tasks: number; projects: number; tokens: number };
 }
 
 /** Every error answer has Label Studio's error body and no internals. */
