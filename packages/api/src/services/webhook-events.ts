@@ -160,8 +160,17 @@ export async function withProject(
 ): Promise<Record<string, unknown>> {
   const project = payload.project as { id?: unknown } | undefined;
   if (!Array.isArray(payload.tasks) || typeof project?.id !== "number") return payload;
-  return { ...payload, project: await projectPayload(db, project.id) };
+  // Counted at most once a second per project: a burst of deliveries shares one count.
+  let cached = sentProjects.get(project.id);
+  if (!cached || Date.now() - cached.at > CACHE_MS) {
+    cached = { at: Date.now(), value: await projectPayload(db, project.id) };
+    if (sentProjects.size >= 1000) sentProjects.clear();
+    sentProjects.set(project.id, cached);
+  }
+  return { ...payload, project: cached.value };
 }
+
+const sentProjects = new Map<number, { at: number; value: unknown }>();
 
 /** The project as webhook payloads carry it (Label Studio's project serializer). */
 export async function projectPayload(tx: Db, projectId: number): Promise<unknown> {
