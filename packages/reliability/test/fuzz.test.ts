@@ -314,3 +314,149 @@ describe("generated bad input", () => {
     expect((await send("GET", `/api/tasks/${taskId}/`)).status).toBe(200);
   });
 });
+
+describe("generated input on every write path", () => {
+  /** Never a 5xx; a refusal changes nothing; REST refusals have the error body. */
+  async function check(
+    what: string,
+    request: () => Promise<{ status: number; text: string }>,
+    rest: boolean,
+  ) {
+    const before = await snapshot();
+    const res = await request();
+    expect(res.status, `${what}: ${res.text.slice(0, 200)}`).toBeLessThan(500);
+    if (res.status >= 400) {
+      if (rest) expectErrorBody(res);
+      expect(await snapshot(), what).toBe(before);
+    }
+  }
+
+  const trpc = (procedure: string, input: unknown) => () =>
+    send("POST", `/api/trpc/${procedure}`, JSON.stringify({ json: input }));
+
+  const item = fc.oneof(
+    anyJson,
+    fc.record({ data: fc.dictionary(hostileString, anyJson), meta: anyJson }, { requiredKeys: [] }),
+    fc.record({ text: hostileString }),
+  );
+  const cell = hostileString.map((text) => text.replace(/[\r\n]/g, " "));
+
+  it("imports in every format: JSON body, JSON, JSONL, CSV, TSV and TXT files", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(item, { maxLength: 4 }),
+        fc.array(fc.tuple(cell, cell), { maxLength: 4 }),
+        fc.constantFrom("body", "json", "jsonl", "csv", "tsv", "txt"),
+        async (items, rows, format) => {
+          const path = `/api/projects/${project}/import`;
+          if (format === "body") {
+            await check(`import body`, () => send("POST", path, JSON.stringify(items)), true);
+            return;
+          }
+          const sep = format === "tsv" ? "\t" : ",";
+          const quote = (v: string) =>
+            format === "csv" ? `"${v.replace(/"/g, '""')}"` : v.replace(/\t/g, " ");
+          const content =
+            format === "json"
+              ? JSON.stringify(items)
+              : format === "jsonl"
+                ? items.map((i) => JSON.stringify(i)).join("\n")
+                : format === "txt"
+                  ? rows.map(([a]) => a).join("\n")
+                  : ["text", ...rows.map(([a, b]) => `${quote(a)}${sep}${quote(b)}`)].join("\n");
+          const form = new FormData();
+          form.append("file", new Blob([content]), `tasks.${format}`);
+          await check(
+            `import ${format}`,
+            async () => {
+              tried.requests += 1;
+              const res = await fetch(`${server.url}${path}`, {
+                method: "POST",
+                headers: { authorization: `Token ${token}` },
+                body: form,
+              });
+              return { status: res.status, text: await res.text() };
+            },
+            true,
+          );
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  it("project and token bodies over REST", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            title: fc.oneof(hostileString, anyJson),
+            description: fc.oneof(hostileString, anyJson),
+            label_config: fc.oneof(
+              hostileString,
+              hostileString.map((t) => `<View><Text name="t" value="$${t}"/></View>`),
+            ),
+            expert_instruction: hostileString,
+            color: hostileString,
+            control_weights: anyJson,
+          },
+          { requiredKeys: [] },
+        ),
+        fc.record({ name: fc.oneof(hostileString, anyJson), kind: anyJson }, { requiredKeys: [] }),
+        async (projectBody, tokenBody) => {
+          await check(
+            "project create",
+            () => send("POST", "/api/projects/", JSON.stringify(projectBody)),
+            true,
+          );
+          await check(
+            "project update",
+            () => send("PATCH", `/api/projects/${project}/`, JSON.stringify(projectBody)),
+            true,
+          );
+          await check(
+            "token create",
+            () => send("POST", "/api/tokens/", JSON.stringify(tokenBody)),
+            true,
+          );
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("tRPC procedures: task.create, task.import, project.create and update, token.create", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc
+            .record({
+              data: fc.dictionary(hostileString, anyJson),
+              project: fc.oneof(fc.constant(project), anyJson),
+            })
+            .map((input) => ["task.create", input] as const),
+          fc
+            .record({ project: fc.constant(project), items: fc.array(item, { maxLength: 4 }) })
+            .map((input) => ["task.import", input] as const),
+          fc
+            .record(
+              { title: hostileString, description: hostileString, label_config: hostileString },
+              { requiredKeys: [] },
+            )
+            .map((input) => ["project.create", input] as const),
+          fc
+            .record(
+              { id: fc.constant(project), title: hostileString, description: hostileString },
+              { requiredKeys: ["id"] },
+            )
+            .map((input) => ["project.update", input] as const),
+          fc.record({ name: hostileString }).map((input) => ["token.create", input] as const),
+        ),
+        async ([procedure, input]) => {
+          await check(procedure, trpc(procedure, input), false);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
