@@ -20,7 +20,7 @@ describe("kill -9 under load", () => {
   it("keeps every acknowledged create, leaves nothing of an import killed midway, and serves at once after restart", async () => {
     const { token, projectIds } = await seedTenant(database.url, 2);
     const project = projectIds[0] as number;
-    // The import goes to a project of its own, whose row only the import locks.
+    // The import goes to a project of its own.
     const importProject = projectIds[1] as number;
     const env = { DATABASE_URL: database.url };
     const first = await startTaskport(env);
@@ -46,22 +46,19 @@ describe("kill -9 under load", () => {
       (r) => r.status,
       () => "dropped" as const,
     );
-    // Kill the process without warning while the import is midway: its transaction has moved
-    // the project's counter (taking the row's lock, held until commit) and writes its batches.
+    // Kill the process without warning while the import is midway: its transaction (still
+    // open) has staged a batch in its temporary tables (services/import.ts) and goes on
+    // reading and staging the rest.
     const probe = postgres(database.url, { max: 1, onnotice: () => {} });
     try {
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const locked = await probe
-          .begin((tx) => tx`select id from projects where id = ${importProject} for update nowait`)
-          .then(
-            () => false,
-            (error: { code?: string }) => {
-              if (error.code === "55P03") return true;
-              throw error;
-            },
-          );
-        if (locked) break;
+        const [staged] = await probe<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid()
+            and state in ('active', 'idle in transaction')
+            and query like 'insert into import_staged_tasks%'`;
+        if (staged?.n) break;
         if (Date.now() > deadline) throw new Error("The import never started writing.");
         await new Promise((r) => setTimeout(r, 5));
       }

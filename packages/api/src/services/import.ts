@@ -4,11 +4,13 @@
  * are checked with the rules of a single create, and are written in large batches inside one
  * transaction: all or nothing per request (contract section 4).
  *
- * inner_id: the first batch takes the project row's lock with one `UPDATE ... + n RETURNING`,
- * held until commit, and every batch numbers its tasks from the counter it moved. Single
- * creates take the same lock, so numbers stay unique and dense under any concurrency, and
- * nothing ever counts the project's tasks: the cost of an import does not grow with the
- * project.
+ * inner_id: batches are staged as they are read (ImportStage), and the import's last step
+ * moves the project's counter by their number with one `UPDATE ... + n RETURNING`, taking the
+ * project row's lock until commit, and numbers them from it. Single creates take the same
+ * lock, so numbers stay unique and dense under any concurrency, and wait only for that last
+ * step; nothing ever counts the project's tasks: the cost of an import does not grow with the
+ * project. `writeBatch` writes and numbers one batch at once (storage syncs, which commit
+ * batch by batch).
  */
 import {
   checkImportItem,
@@ -222,6 +224,184 @@ export async function writeBatch(
 }
 
 /**
+ * An import's rows before they are numbered: each batch is written, as it is read, into
+ * temporary tables of the import's transaction (no WAL, no index, no lock on the project), and
+ * `commit` numbers and moves them into `tasks`, `annotations` and `predictions` at the end.
+ * Only that last step takes the project's row lock (through its counter), so single creates
+ * into the project wait for the final INSERT ... SELECT, not for the whole upload, parsing and
+ * checking included. A staged row's `ord` is its place in the import (1..n): its inner_id is
+ * the counter's first number plus `ord` - 1, so numbers stay dense and follow the input.
+ */
+class ImportStage {
+  private staged = 0;
+  private created = false;
+
+  constructor(
+    private readonly tx: Db,
+    private readonly actor: Actor,
+    private readonly project: { id: number; overlap: number },
+  ) {}
+
+  get size(): number {
+    return this.staged;
+  }
+
+  private async create(): Promise<void> {
+    if (this.created) return;
+    this.created = true;
+    await this.tx.execute(sql`create temporary table import_staged_tasks (ord bigint not null,
+      data jsonb not null, meta jsonb not null, is_labeled boolean not null,
+      total_annotations integer not null, cancelled_annotations integer not null,
+      total_predictions integer not null, file_upload_id bigint) on commit drop`);
+    await this.tx.execute(sql`create temporary table import_staged_annotations (ord bigint not null,
+      result jsonb, was_cancelled boolean, completed_by integer, lead_time real) on commit drop`);
+    await this.tx.execute(sql`create temporary table import_staged_predictions (ord bigint not null,
+      result jsonb, score real, model_version text) on commit drop`);
+  }
+
+  /** Stages one batch (its rows travel as one JSON parameter each, one round trip per table). */
+  async add(fileUploadId: number | null, batch: ImportedTask[]): Promise<void> {
+    await this.create();
+    const { tx, actor, project } = this;
+    // completed_by must name a user of the caller's organization; any other id (an export
+    // from another server, or another tenant's user) becomes the importing user.
+    const named = new Set<number>();
+    for (const task of batch)
+      for (const a of task.annotations) if (a.completed_by !== null) named.add(a.completed_by);
+    const members = new Set<number>();
+    if (named.size > 0) {
+      const rows = await tx
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.organizationId, actor.organizationId), inArray(users.id, [...named])));
+      for (const row of rows) members.add(row.id);
+    }
+    const taskRows = [];
+    const annotationRows = [];
+    const predictionRows = [];
+    for (const task of batch) {
+      const ord = ++this.staged;
+      let done = 0;
+      let cancelled = 0;
+      for (const a of task.annotations) {
+        if (a.was_cancelled) cancelled++;
+        else done++;
+        annotationRows.push({
+          ord,
+          result: a.result,
+          was_cancelled: a.was_cancelled,
+          completed_by:
+            a.completed_by !== null && members.has(a.completed_by) ? a.completed_by : actor.userId,
+          lead_time: a.lead_time,
+        });
+      }
+      for (const p of task.predictions) predictionRows.push({ ord, ...p });
+      taskRows.push({
+        ord,
+        data: task.data,
+        meta: task.meta,
+        is_labeled: done >= project.overlap,
+        total_annotations: done,
+        cancelled_annotations: cancelled,
+        total_predictions: task.predictions.length,
+        file_upload_id: fileUploadId,
+      });
+    }
+    await tx.execute(sql`insert into import_staged_tasks
+      select * from jsonb_to_recordset(${JSON.stringify(taskRows)}::jsonb) as r(ord bigint,
+        data jsonb, meta jsonb, is_labeled boolean, total_annotations integer,
+        cancelled_annotations integer, total_predictions integer, file_upload_id bigint)`);
+    if (annotationRows.length > 0) {
+      await tx.execute(sql`insert into import_staged_annotations
+        select * from jsonb_to_recordset(${JSON.stringify(annotationRows)}::jsonb) as r(ord bigint,
+          result jsonb, was_cancelled boolean, completed_by integer, lead_time real)`);
+    }
+    if (predictionRows.length > 0) {
+      await tx.execute(sql`insert into import_staged_predictions
+        select * from jsonb_to_recordset(${JSON.stringify(predictionRows)}::jsonb) as r(ord bigint,
+          result jsonb, score real, model_version text)`);
+    }
+  }
+
+  /**
+   * Numbers the staged rows and writes them: moves the project's counter by their number
+   * (taking its row lock until the transaction commits), then one INSERT ... SELECT per
+   * table. Returns the tasks' ids in import order when asked.
+   */
+  async commit(returnTaskIds: boolean): Promise<number[]> {
+    const n = this.staged;
+    if (n === 0) return [];
+    const { tx, actor, project } = this;
+    const [counter] = await tx
+      .update(projects)
+      .set({
+        lastInnerId: sql`${projects.lastInnerId} + ${n}`,
+        taskNumber: sql`${projects.taskNumber} + ${n}`,
+      })
+      .where(eq(projects.id, project.id))
+      .returning({ last: projects.lastInnerId });
+    if (!counter) throw notFound(PROJECT_NOT_FOUND);
+    const first = counter.last - n + 1;
+    await tx.insert(tasks).select(
+      sql`select ${taskColumns({
+        projectId: sql`${project.id}::int`,
+        innerId: sql`${first - 1}::bigint + s.ord`,
+        data: sql`s.data`,
+        meta: sql`s.meta`,
+        overlap: sql`${project.overlap}::int`,
+        createdBy: sql`${actor.userId}::int`,
+        isLabeled: sql`s.is_labeled`,
+        totalAnnotations: sql`s.total_annotations`,
+        cancelledAnnotations: sql`s.cancelled_annotations`,
+        totalPredictions: sql`s.total_predictions`,
+        fileUploadId: sql`s.file_upload_id`,
+      })}
+      from import_staged_tasks s order by s.ord`,
+    );
+    // Annotations and predictions find their task by (project_id, inner_id), the unique index.
+    // Drizzle lists their GENERATED ALWAYS ids too, and drops overridingSystemValue() on
+    // INSERT ... SELECT: the clause is written here, before the SELECT, where it belongs.
+    await tx.insert(annotations).select(
+      sql`overriding system value select ${selectList(annotations, {
+        id: sql`nextval(pg_get_serial_sequence('annotations', 'id'))`,
+        taskId: sql`t.id`,
+        projectId: sql`t.project_id`,
+        result: sql`r.result`,
+        wasCancelled: sql`r.was_cancelled`,
+        completedBy: sql`r.completed_by`,
+        leadTime: sql`r.lead_time`,
+        createdAt: sql`now()`,
+        updatedAt: sql`now()`,
+      })}
+      from import_staged_annotations r
+      join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord`,
+    );
+    await tx.insert(predictions).select(
+      sql`overriding system value select ${selectList(predictions, {
+        id: sql`nextval(pg_get_serial_sequence('predictions', 'id'))`,
+        taskId: sql`t.id`,
+        projectId: sql`t.project_id`,
+        result: sql`r.result`,
+        score: sql`r.score`,
+        modelVersion: sql`r.model_version`,
+        createdAt: sql`now()`,
+      })}
+      from import_staged_predictions r
+      join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord`,
+    );
+    for (let from = first; from <= counter.last; from += BATCH_TASKS)
+      await emitTasksImported(tx, project.id, from, Math.min(from + BATCH_TASKS - 1, counter.last));
+    if (!returnTaskIds) return [];
+    const ids = await tx
+      .select({ id: tasks.id })
+      .from(tasks)
+      .where(and(eq(tasks.projectId, project.id), between(tasks.innerId, first, counter.last)))
+      .orderBy(asc(tasks.innerId));
+    return ids.map((row) => row.id);
+  }
+}
+
+/**
  * Imports items into a project. Throws NOT_FOUND for a project outside the caller's
  * organization, BAD_REQUEST with up to 100 `Error at item {i}: ... :: {item}` messages (and
  * writes nothing), or BAD_REQUEST past MAX_IMPORT_TASKS.
@@ -255,6 +435,7 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
       await run.read(source);
       if (run.stopped) break;
     }
+    await run.commit();
     return run.result(started);
   };
   if (!commit) return read(null);
@@ -306,6 +487,7 @@ class ImportRun {
   private batch: ImportedTask[] = [];
   private batchBytes = 0;
   private fileUploadId: number | null = null;
+  private readonly stage: ImportStage | null;
 
   constructor(
     private readonly tx: Db | null,
@@ -316,6 +498,7 @@ class ImportRun {
     this.objectTags = objectTagsOf(project.labelConfig);
     this.undefinedKey = undefinedKeyOf(this.objectTags);
     this.target = { id: project.id, overlap: project.maximumAnnotations };
+    this.stage = tx ? new ImportStage(tx, actor, this.target) : null;
   }
 
   /** Whether there are so many errors that reading on is pointless. */
@@ -410,19 +593,17 @@ class ImportRun {
   }
 
   private async flush(): Promise<void> {
-    if (this.tx && this.batch.length > 0 && this.errors.length === 0) {
-      const ids = await writeBatch(
-        this.tx,
-        this.actor,
-        this.target,
-        this.fileUploadId,
-        this.batch,
-        this.returnTaskIds,
-      );
-      for (const taskId of ids) this.taskIds.push(taskId);
+    if (this.stage && this.batch.length > 0 && this.errors.length === 0) {
+      await this.stage.add(this.fileUploadId, this.batch);
     }
     this.batch = [];
     this.batchBytes = 0;
+  }
+
+  /** Numbers and writes what was staged, once every source is read without an error. */
+  async commit(): Promise<void> {
+    if (!this.stage || this.errors.length > 0) return;
+    for (const taskId of await this.stage.commit(this.returnTaskIds)) this.taskIds.push(taskId);
   }
 
   /** Label Studio's answer, or the errors (BAD_REQUEST, and the transaction rolls back). */

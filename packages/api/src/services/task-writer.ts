@@ -11,7 +11,9 @@
  * (pgbench's counter transaction), and creates spread over many projects would each pay a
  * statement of their own. Batching pays that cost once per batch. Locks are taken in project
  * id order, so two batches that share projects queue on the first of them instead of
- * deadlocking.
+ * deadlocking. They are FOR NO KEY UPDATE, what the counter's UPDATE takes anyway: rows that
+ * merely reference the project (an import's file_uploads row, before its final step) do not
+ * hold creates back.
  *
  * A create is checked against its project's label config before it is queued (possibly from a
  * cached copy, services/task.ts); the statement writes it only if the project still has that
@@ -189,7 +191,7 @@ function batchStatement(db: Db) {
     );
     const locked = d.$with("locked", { id: sql<number>`id` }).as(
       sql`select p.id from projects p where p.id in (select project_id from wanted)
-          order by p.id for update`,
+          order by p.id for no key update`,
     );
     const counter = d.$with("counter", { id: sql<number>`id` }).as(
       sql`update projects p
