@@ -1,5 +1,7 @@
+import { annotationRouter } from "./routers/annotation";
 import { healthRouter } from "./routers/health";
 import { jobRouter } from "./routers/job";
+import { predictionRouter } from "./routers/prediction";
 import { projectRouter } from "./routers/project";
 import { storageRouter } from "./routers/storage";
 import { taskRouter } from "./routers/task";
@@ -9,8 +11,10 @@ import { webhookRouter } from "./routers/webhook";
 import { createTRPCRouter } from "./trpc";
 
 export const appRouter = createTRPCRouter({
+  annotation: annotationRouter,
   health: healthRouter,
   job: jobRouter,
+  prediction: predictionRouter,
   project: projectRouter,
   storage: storageRouter,
   task: taskRouter,

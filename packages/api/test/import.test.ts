@@ -17,6 +17,7 @@ let projectId: number;
 
 const CONFIG =
   '<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="a"/></Choices></View>';
+const REGION = { from_name: "c", to_name: "text", type: "choices", value: { choices: ["a"] } };
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
@@ -89,10 +90,10 @@ describe("task.import", () => {
           data: { text: "two done" },
           meta: { source: "a" },
           annotations: [
-            { result: [{ value: { choices: ["a"] } }], completed_by: tenant.user.id },
+            { result: [REGION], completed_by: tenant.user.id, id: 77, ground_truth: false },
             { result: [], was_cancelled: false, lead_time: 1.5 },
           ],
-          predictions: [{ result: [{ v: 1 }], score: 0.75, model_version: "m1" }],
+          predictions: [{ result: [REGION], score: 0.75, model_version: "m1" }],
         },
         {
           data: { text: "one done, one cancelled" },
@@ -135,14 +136,24 @@ describe("task.import", () => {
     expect(rows[0]?.meta).toEqual({ source: "a" });
     expect(rows[2]?.data).toEqual({ text: "flat", extra: 1 });
     const storedAnnotations = await tdb.db.select().from(annotations).orderBy(asc(annotations.id));
-    expect(storedAnnotations.map((a) => [a.taskId, a.wasCancelled, a.completedBy])).toEqual([
-      [rows[0]?.id, false, tenant.user.id],
-      [rows[0]?.id, false, tenant.user.id],
-      [rows[1]?.id, false, tenant.user.id],
+    // Label Studio marks imported annotations as ground truth unless they say otherwise, and
+    // keeps their exported id as import_id.
+    expect(
+      storedAnnotations.map((a) => [
+        a.taskId,
+        a.wasCancelled,
+        a.completedBy,
+        a.groundTruth,
+        a.importId,
+      ]),
+    ).toEqual([
+      [rows[0]?.id, false, tenant.user.id, false, 77],
+      [rows[0]?.id, false, tenant.user.id, true, null],
+      [rows[1]?.id, false, tenant.user.id, true, null],
       // A user id outside the organization becomes the importing user.
-      [rows[1]?.id, true, tenant.user.id],
+      [rows[1]?.id, true, tenant.user.id, true, null],
     ]);
-    expect(storedAnnotations[0]?.result).toEqual([{ value: { choices: ["a"] } }]);
+    expect(storedAnnotations[0]?.result).toEqual([REGION]);
     expect(storedAnnotations[1]?.leadTime).toBe(1.5);
     const storedPredictions = await tdb.db.select().from(predictions).orderBy(asc(predictions.id));
     expect(storedPredictions.map((p) => [p.taskId, p.score, p.modelVersion])).toEqual([
@@ -154,6 +165,37 @@ describe("task.import", () => {
     // The task list's sums see the imported counters.
     const list = await tenant.caller.task.list({ project: projectId });
     expect(list).toMatchObject({ total: 4, total_annotations: 3, total_predictions: 3 });
+  });
+
+  it("refuses inline results that do not fit the label config, by item, and writes nothing", async () => {
+    const refused = await tenant.caller.task
+      .import({
+        project: projectId,
+        items: [
+          { data: { text: "fine" }, annotations: [{ result: [REGION] }] },
+          { data: { text: "bad" }, annotations: [{ result: [{ ...REGION, from_name: "nope" }] }] },
+          { data: { text: "bad too" }, predictions: [{ result: [{ ...REGION, type: "labels" }] }] },
+          { data: { text: "bad score" }, predictions: [{ result: [REGION], score: 7 }] },
+        ],
+      })
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+    expect(refused).toBeInstanceOf(TRPCError);
+    const messages = ((refused as TRPCError).cause as z.ZodError).issues.map((i) => i.message);
+    expect(messages).toEqual([
+      expect.stringMatching(
+        /^Error at item 1: annotations\[0\]\.result: Region 0: 'from_name' 'nope' not found in configuration :: /,
+      ),
+      expect.stringMatching(
+        /^Error at item 2: predictions\[0\]\.result: Region 0: Type 'labels' does not match expected type 'choices' for control 'c' :: /,
+      ),
+      expect.stringMatching(
+        /^Error at item 3: predictions\[0\]\.score: Score must be between 0.00 and 1.00 inclusive, got 7 :: /,
+      ),
+    ]);
+    expect(await projectTasks()).toEqual([]);
   });
 
   it("continues the project's inner_id sequence after single creates", async () => {

@@ -394,16 +394,17 @@ describe("computed counters", () => {
       {
         data: { text: "a" },
         annotations: [
-          { result, completed_by: me },
-          { result, completed_by: colleague },
+          { result, completed_by: me, ground_truth: false },
+          { result, completed_by: colleague, ground_truth: false },
         ],
       },
-      // One annotation by a colleague and one skip by the caller.
+      // One annotation by a colleague and one skip by the caller; imported annotations are
+      // ground truth unless they say otherwise, as in Label Studio.
       {
         data: { text: "b" },
         annotations: [
           { result, completed_by: colleague },
-          { result: [], was_cancelled: true, completed_by: me },
+          { result: [], was_cancelled: true, completed_by: me, ground_truth: false },
         ],
       },
       { data: { text: "c" }, predictions: [{ result }, { result }] },
@@ -417,7 +418,7 @@ describe("computed counters", () => {
       useful_annotation_number: 3,
       skipped_annotations_number: 1,
       num_tasks_with_annotations: 2,
-      ground_truth_number: 0,
+      ground_truth_number: 1,
       total_predictions_number: 2,
       // Open tasks b, c, d, and a, which the caller annotated.
       queue_total: 4,

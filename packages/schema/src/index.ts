@@ -1,3 +1,4 @@
+export * from "./annotation";
 export * from "./ids";
 export * from "./import";
 export * from "./job";

@@ -6,6 +6,7 @@
  * Label Studio reports it: a body field, or null for non_field_errors) and `key` (the JSON
  * path it concerns, e.g. ["data", "text"]). Nothing downstream reads a message to place it.
  */
+import { type ResultRules, resultErrors, scoreError } from "./annotation";
 import { isJsonObject, MAX_INT_ID } from "./ids";
 import { checkJson, JSON_LIMITS, type JsonKey } from "./json-text";
 import { type ObjectTag, taskDataError } from "./label-config";
@@ -196,6 +197,10 @@ export function checkTaskUpdate(
 export interface ImportedAnnotation {
   result: unknown[];
   was_cancelled: boolean;
+  /** Label Studio marks imported annotations as ground truth unless they say otherwise. */
+  ground_truth: boolean;
+  /** The annotation's id where it was exported from (Label Studio's `import_id`). */
+  import_id: number | null;
   completed_by: number | null;
   lead_time: number | null;
 }
@@ -235,28 +240,55 @@ function userIdOf(raw: unknown): number | null | "invalid" {
     : "invalid";
 }
 
-function readAnnotation(raw: unknown, n: number): ImportedAnnotation | string {
+/** The first problem of a result against the label config, as an import item's message. */
+function resultProblem(
+  rules: ResultRules | undefined,
+  result: unknown,
+  where: string,
+): string | null {
+  const [first] = rules ? resultErrors(rules, result) : [];
+  return first === undefined ? null : `${where}.result: ${first}`;
+}
+
+function readAnnotation(raw: unknown, n: number, rules?: ResultRules): ImportedAnnotation | string {
   if (!isJsonObject(raw)) return `annotations[${n}] must be a dict`;
   const result = raw.result ?? [];
   if (!Array.isArray(result)) return `annotations[${n}].result must be a list`;
+  const problem = resultProblem(rules, result, `annotations[${n}]`);
+  if (problem) return problem;
   const cancelled = raw.was_cancelled ?? false;
   if (typeof cancelled !== "boolean") return `annotations[${n}].was_cancelled must be a boolean`;
+  const groundTruth = raw.ground_truth ?? true;
+  if (typeof groundTruth !== "boolean") return `annotations[${n}].ground_truth must be a boolean`;
+  const importId =
+    typeof raw.id === "number" && Number.isSafeInteger(raw.id) ? (raw.id as number) : null;
   const completedBy = userIdOf(raw.completed_by);
   if (completedBy === "invalid")
     return `annotations[${n}].completed_by must be a user id (an integer)`;
   const leadTime = raw.lead_time ?? null;
   if (leadTime !== null && typeof leadTime !== "number")
     return `annotations[${n}].lead_time must be a number`;
-  return { result, was_cancelled: cancelled, completed_by: completedBy, lead_time: leadTime };
+  return {
+    result,
+    was_cancelled: cancelled,
+    ground_truth: groundTruth,
+    import_id: importId,
+    completed_by: completedBy,
+    lead_time: leadTime,
+  };
 }
 
-function readPrediction(raw: unknown, n: number): ImportedPrediction | string {
+function readPrediction(raw: unknown, n: number, rules?: ResultRules): ImportedPrediction | string {
   if (!isJsonObject(raw)) return `predictions[${n}] must be a dict`;
   const result = raw.result ?? [];
   if (!Array.isArray(result)) return `predictions[${n}].result must be a list`;
+  const problem = resultProblem(rules, result, `predictions[${n}]`);
+  if (problem) return problem;
   const score = raw.score ?? null;
   if (score !== null && (typeof score !== "number" || !Number.isFinite(score)))
     return `predictions[${n}].score must be a number`;
+  const badScore = rules ? scoreError(score) : null;
+  if (badScore) return `predictions[${n}].score: ${badScore}`;
   const version = raw.model_version ?? "";
   if (typeof version !== "string" && typeof version !== "number")
     return `predictions[${n}].model_version must be a string`;
@@ -266,7 +298,8 @@ function readPrediction(raw: unknown, n: number): ImportedPrediction | string {
 function readList<T>(
   raw: unknown,
   field: "annotations" | "predictions",
-  read: (value: unknown, n: number) => T | string,
+  read: (value: unknown, n: number, rules?: ResultRules) => T | string,
+  rules: ResultRules | undefined,
 ): T[] | TaskIssue {
   if (raw === undefined || raw === null) return [];
   const issue = (message: string, n?: number): TaskIssue => ({
@@ -277,7 +310,7 @@ function readList<T>(
   if (!Array.isArray(raw)) return issue(`${field} must be a list`);
   const out: T[] = [];
   for (let n = 0; n < raw.length; n++) {
-    const item = read(raw[n], n);
+    const item = read(raw[n], n, rules);
     if (typeof item === "string") return issue(item, n);
     out.push(item);
   }
@@ -287,12 +320,14 @@ function readList<T>(
 /**
  * One imported item (contract section 4): `{data, meta?, annotations?, predictions?}` or a
  * flat object that is itself the data, checked by the create's rules (its notes say which
- * reading was taken), plus the shape of its inline annotations and predictions.
+ * reading was taken), plus the shape of its inline annotations and predictions and, given the
+ * project's result rules, their results (the rule of the annotation and prediction endpoints).
  */
 export function checkImportItem(
   objectTags: readonly ObjectTag[],
   item: unknown,
   undefinedKey = undefinedKeyOf(objectTags),
+  results?: ResultRules,
 ): RuleResult<ImportedTask> {
   if (!isJsonObject(item)) return fail({ field: null, key: [], message: DATA_NOT_OBJECT });
   const structured = Object.hasOwn(item, "data");
@@ -309,9 +344,13 @@ export function checkImportItem(
   if (configIssue) return fail(configIssue);
   const meta = structured ? (item.meta ?? {}) : {};
   if (!isJsonObject(meta)) return fail({ field: null, key: ["meta"], message: META_NOT_OBJECT });
-  const annotations = structured ? readList(item.annotations, "annotations", readAnnotation) : [];
+  const annotations = structured
+    ? readList(item.annotations, "annotations", readAnnotation, results)
+    : [];
   if (!Array.isArray(annotations)) return fail(annotations);
-  const predictions = structured ? readList(item.predictions, "predictions", readPrediction) : [];
+  const predictions = structured
+    ? readList(item.predictions, "predictions", readPrediction, results)
+    : [];
   if (!Array.isArray(predictions)) return fail(predictions);
   const jsonIssue =
     checkJsonField("data", data) ??

@@ -251,17 +251,39 @@ export const annotations = pgTable(
       .references(() => projects.id, { onDelete: "cascade" }),
     result: jsonb().$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
     wasCancelled: boolean().notNull().default(false),
+    groundTruth: boolean().notNull().default(false),
     completedBy: integer().references(() => users.id, { onDelete: "set null" }),
+    updatedBy: integer().references(() => users.id, { onDelete: "set null" }),
     leadTime: real(),
+    draftCreatedAt: timestamp({ withTimezone: true, mode: "date" }),
+    // The annotation's id where it was exported from, when it was imported.
+    importId: bigint({ mode: "number" }),
+    // Created by POST /api/annotations/bulk/.
+    bulkCreated: boolean().notNull().default(false),
+    parentPredictionId: bigint({ mode: "number" }).references((): AnyPgColumn => predictions.id, {
+      onDelete: "set null",
+    }),
+    parentAnnotationId: bigint({ mode: "number" }).references((): AnyPgColumn => annotations.id, {
+      onDelete: "set null",
+    }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
-    index("annotations_task_id_idx").on(t.taskId),
+    // (task_id, id): a task's annotations in Label Studio's order, and the task foreign key.
+    index("annotations_task_id_idx").on(t.taskId, t.id),
     index("annotations_project_id_idx").on(t.projectId),
     index("annotations_completed_by_idx")
       .on(t.completedBy)
       .where(sql`${t.completedBy} is not null`),
+    // Partial: these only serve ON DELETE SET NULL, and most annotations have none.
+    index("annotations_updated_by_idx").on(t.updatedBy).where(sql`${t.updatedBy} is not null`),
+    index("annotations_parent_prediction_id_idx")
+      .on(t.parentPredictionId)
+      .where(sql`${t.parentPredictionId} is not null`),
+    index("annotations_parent_annotation_id_idx")
+      .on(t.parentAnnotationId)
+      .where(sql`${t.parentAnnotationId} is not null`),
   ],
 );
 
@@ -278,10 +300,14 @@ export const predictions = pgTable(
     result: jsonb().$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
     score: real(),
     modelVersion: text().notNull().default(""),
+    cluster: integer(),
+    neighbors: jsonb(),
+    mislabeling: real().notNull().default(0),
     createdAt: createdAt(),
+    updatedAt: updatedAt(),
   },
   (t) => [
-    index("predictions_task_id_idx").on(t.taskId),
+    index("predictions_task_id_idx").on(t.taskId, t.id),
     index("predictions_project_id_idx").on(t.projectId),
   ],
 );

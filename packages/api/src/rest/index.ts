@@ -9,6 +9,7 @@ import multipart from "@fastify/multipart";
 import { stringifyJson } from "@taskport/schema";
 import type { FastifyPluginAsync } from "fastify";
 import { notFound } from "../errors";
+import { annotationRoutes } from "./annotations";
 import type { RestOptions } from "./auth";
 import { sendRestError } from "./errors";
 import { importRoutes } from "./import";
@@ -26,6 +27,7 @@ import { webhookRoutes } from "./webhooks";
 /** Every REST endpoint, in the order the reference shows them. */
 export const ROUTES: readonly RestRoute[] = [
   ...taskRoutes,
+  ...annotationRoutes,
   ...importRoutes,
   ...uploadRoutes,
   ...projectRoutes,

@@ -53,6 +53,8 @@ import { described, type ErrorStatus, errorResponses } from "./schemas";
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type Tag =
   | "Tasks"
+  | "Annotations"
+  | "Predictions"
   | "Projects"
   | "Import"
   | "Storages"
@@ -63,6 +65,8 @@ export type Tag =
   | "Server";
 export const TAGS: readonly Tag[] = [
   "Tasks",
+  "Annotations",
+  "Predictions",
   "Projects",
   "Import",
   "Storages",

@@ -22,6 +22,7 @@ import {
   StorableString,
   Task,
   TaskCreateInput,
+  TaskDetail,
   TaskList,
   TaskUpdateBody as TaskUpdateFields,
   Token,
@@ -47,6 +48,7 @@ export function described<T extends z.ZodType>(schema: T, description: string): 
 }
 
 export const TaskOut = named("Task", Task);
+export const TaskDetailOut = named("TaskDetail", TaskDetail);
 export const TaskListOut = named("TaskList", TaskList);
 export const ProjectOut = named("Project", Project);
 export const ProjectPageOut = named("ProjectPage", ProjectPage);

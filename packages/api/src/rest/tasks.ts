@@ -7,7 +7,14 @@ import { createTask, deleteTask, getTask, TASK_NOT_FOUND, updateTask } from "../
 import { listTaskPage } from "../services/task-list";
 import type { FormFieldTypes } from "./body";
 import { route } from "./route";
-import { IdempotencyHeaders, pathId, TaskCreateBody, TaskOut, TaskUpdateBody } from "./schemas";
+import {
+  IdempotencyHeaders,
+  pathId,
+  TaskCreateBody,
+  TaskDetailOut,
+  TaskOut,
+  TaskUpdateBody,
+} from "./schemas";
 import { TaskListQueryIn, TaskPageOut } from "./task-list";
 
 export const TASK_FORM_FIELDS: FormFieldTypes = {
@@ -52,7 +59,11 @@ export const taskRoutes = [
     summary: "Get a task",
     tag: "Tasks",
     params: TaskPath,
-    success: { status: 200, description: "The task.", schema: TaskOut },
+    success: {
+      status: 200,
+      description: "The task with its annotations, predictions and drafts.",
+      schema: TaskDetailOut,
+    },
     errors: [401, 404],
     handler: ({ db, actor, params }) => getTask(db, actor, params.id),
   }),

@@ -18,6 +18,7 @@ import {
   type ImportResult,
   MAX_IMPORT_TASKS,
   type ObjectTag,
+  type ResultRules,
   undefinedKeyOf,
 } from "@taskport/schema";
 import { and, asc, between, eq, inArray, sql } from "drizzle-orm";
@@ -36,7 +37,7 @@ import {
 } from "../import-formats";
 import { type IdempotencyRequest, withIdempotency } from "./idempotency";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
-import { objectTagsOf } from "./task";
+import { objectTagsOf, resultRulesFor } from "./task";
 import { taskColumns } from "./task-writer";
 import { emitTasksDeleted, emitTasksImported } from "./webhook-events";
 
@@ -141,6 +142,8 @@ export async function writeBatch(
         inner_id: innerId,
         result: a.result,
         was_cancelled: a.was_cancelled,
+        ground_truth: a.ground_truth,
+        import_id: a.import_id,
         completed_by:
           a.completed_by !== null && members.has(a.completed_by) ? a.completed_by : actor.userId,
         lead_time: a.lead_time,
@@ -187,13 +190,21 @@ export async function writeBatch(
         projectId: sql`t.project_id`,
         result: sql`r.result`,
         wasCancelled: sql`r.was_cancelled`,
+        groundTruth: sql`r.ground_truth`,
         completedBy: sql`r.completed_by`,
+        updatedBy: sql`null`,
         leadTime: sql`r.lead_time`,
+        draftCreatedAt: sql`null`,
+        importId: sql`r.import_id`,
+        bulkCreated: sql`false`,
+        parentPredictionId: sql`null`,
+        parentAnnotationId: sql`null`,
         createdAt: sql`now()`,
         updatedAt: sql`now()`,
       })}
       from jsonb_to_recordset(${JSON.stringify(annotationRows)}::jsonb) as r(inner_id bigint,
-        result jsonb, was_cancelled boolean, completed_by integer, lead_time real)
+        result jsonb, was_cancelled boolean, ground_truth boolean, import_id bigint,
+        completed_by integer, lead_time real)
       join tasks t on t.project_id = ${project.id} and t.inner_id = r.inner_id`,
     );
   }
@@ -206,7 +217,11 @@ export async function writeBatch(
         result: sql`r.result`,
         score: sql`r.score`,
         modelVersion: sql`r.model_version`,
+        cluster: sql`null`,
+        neighbors: sql`null`,
+        mislabeling: sql`0`,
         createdAt: sql`now()`,
+        updatedAt: sql`now()`,
       })}
       from jsonb_to_recordset(${JSON.stringify(predictionRows)}::jsonb) as r(inner_id bigint,
         result jsonb, score real, model_version text)
@@ -254,7 +269,8 @@ class ImportStage {
       total_annotations integer not null, cancelled_annotations integer not null,
       total_predictions integer not null, file_upload_id bigint) on commit drop`);
     await this.tx.execute(sql`create temporary table import_staged_annotations (ord bigint not null,
-      result jsonb, was_cancelled boolean, completed_by integer, lead_time real) on commit drop`);
+      result jsonb, was_cancelled boolean, ground_truth boolean, import_id bigint,
+      completed_by integer, lead_time real) on commit drop`);
     await this.tx.execute(sql`create temporary table import_staged_predictions (ord bigint not null,
       result jsonb, score real, model_version text) on commit drop`);
   }
@@ -290,6 +306,8 @@ class ImportStage {
           ord,
           result: a.result,
           was_cancelled: a.was_cancelled,
+          ground_truth: a.ground_truth,
+          import_id: a.import_id,
           completed_by:
             a.completed_by !== null && members.has(a.completed_by) ? a.completed_by : actor.userId,
           lead_time: a.lead_time,
@@ -314,7 +332,8 @@ class ImportStage {
     if (annotationRows.length > 0) {
       await tx.execute(sql`insert into import_staged_annotations
         select * from jsonb_to_recordset(${JSON.stringify(annotationRows)}::jsonb) as r(ord bigint,
-          result jsonb, was_cancelled boolean, completed_by integer, lead_time real)`);
+          result jsonb, was_cancelled boolean, ground_truth boolean, import_id bigint,
+          completed_by integer, lead_time real)`);
     }
     if (predictionRows.length > 0) {
       await tx.execute(sql`insert into import_staged_predictions
@@ -368,8 +387,15 @@ class ImportStage {
         projectId: sql`t.project_id`,
         result: sql`r.result`,
         wasCancelled: sql`r.was_cancelled`,
+        groundTruth: sql`r.ground_truth`,
         completedBy: sql`r.completed_by`,
+        updatedBy: sql`null`,
         leadTime: sql`r.lead_time`,
+        draftCreatedAt: sql`null`,
+        importId: sql`r.import_id`,
+        bulkCreated: sql`false`,
+        parentPredictionId: sql`null`,
+        parentAnnotationId: sql`null`,
         createdAt: sql`now()`,
         updatedAt: sql`now()`,
       })}
@@ -384,7 +410,11 @@ class ImportStage {
         result: sql`r.result`,
         score: sql`r.score`,
         modelVersion: sql`r.model_version`,
+        cluster: sql`null`,
+        neighbors: sql`null`,
+        mislabeling: sql`0`,
         createdAt: sql`now()`,
+        updatedAt: sql`now()`,
       })}
       from import_staged_predictions r
       join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord`,
@@ -478,6 +508,7 @@ class ImportRun {
   private readonly foundFormats: string[] = [];
   private readonly objectTags: ObjectTag[];
   private readonly undefinedKey: string;
+  private readonly results: ResultRules;
   private readonly target: { id: number; overlap: number };
   private readonly columns = new FileColumns();
   private couldBeList = false;
@@ -497,6 +528,7 @@ class ImportRun {
   ) {
     this.objectTags = objectTagsOf(project.labelConfig);
     this.undefinedKey = undefinedKeyOf(this.objectTags);
+    this.results = resultRulesFor(project.labelConfig);
     this.target = { id: project.id, overlap: project.maximumAnnotations };
     this.stage = tx ? new ImportStage(tx, actor, this.target) : null;
   }
@@ -575,7 +607,7 @@ class ImportRun {
         `An import holds at most ${MAX_IMPORT_TASKS.toLocaleString("en-US")} tasks: split this one into several requests.`,
       ]);
     }
-    const checked = checkImportItem(this.objectTags, item, this.undefinedKey);
+    const checked = checkImportItem(this.objectTags, item, this.undefinedKey, this.results);
     if (!checked.ok) {
       this.errors.push(`Error at item ${this.index}: ${checked.issue.message} :: ${preview(item)}`);
       if (this.stopped) return;

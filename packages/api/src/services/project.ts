@@ -61,7 +61,7 @@ type Counts = Record<ProjectCountField, number | null>;
 
 // Every counter as an expression on the project row, so that lists can order by them too.
 // Label Studio's definitions: annotations that were not cancelled count as annotations, the
-// cancelled ones as skipped; Taskport has no ground-truth annotations. The subqueries name
+// cancelled ones as skipped, ground truth counts annotations marked so. The subqueries name
 // their tables explicitly: Drizzle leaves columns unqualified in a one-table query, where
 // "id" inside a subquery would mean the subquery's own.
 const P = sql.raw(`"projects"`);
@@ -74,7 +74,7 @@ const COUNT_SQL: Record<ProjectCountField, SQL<number>> = {
   total_annotations_number: annotationsOf("not sa.was_cancelled"),
   num_tasks_with_annotations: sql<number>`(select count(distinct sa.task_id) from annotations sa where sa.project_id = ${P}.id and not sa.was_cancelled)`,
   useful_annotation_number: annotationsOf("not sa.was_cancelled"),
-  ground_truth_number: sql<number>`0`,
+  ground_truth_number: annotationsOf("sa.ground_truth"),
   skipped_annotations_number: annotationsOf("sa.was_cancelled"),
 };
 const COUNT_FIELDS = Object.keys(COUNT_SQL) as ProjectCountField[];

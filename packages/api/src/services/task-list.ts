@@ -10,8 +10,7 @@ import type { Db } from "../db/client";
 import { tasks } from "../db/schema";
 import { notFound } from "../errors";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
-import { resolveStorageUrls } from "./storage-urls";
-import { toTask } from "./task";
+import { taskDetails } from "./task-detail";
 
 /** Which tasks of the project: all but some, or only some (Label Studio's `selectedItems`). */
 export type SelectedItems =
@@ -130,17 +129,21 @@ function orderBy(ordering: TaskOrdering | undefined): SQL[] {
 
 type TaskRow = typeof tasks.$inferSelect;
 
-/** Tasks in the list's shape, `fields` applied (annotations and predictions only with `all`). */
+/**
+ * Tasks in the list's shape: the task detail's serializer, without annotations and
+ * predictions unless `fields=all` asks for them (Label Studio drops both keys then).
+ */
 async function serialize(
   db: Db,
   rows: TaskRow[],
-  _withLists: boolean,
+  withLists: boolean,
 ): Promise<Record<string, unknown>[]> {
-  // Media synced from a storage is served by URL (services/storage-urls.ts).
-  return resolveStorageUrls(
-    db,
-    rows.map((row) => toTask(row)),
-  );
+  const details = await taskDetails(db, rows, { expandAnnotators: false });
+  return details.map((detail) => {
+    if (withLists) return detail;
+    const { annotations: _annotations, predictions: _predictions, ...rest } = detail;
+    return rest;
+  });
 }
 
 /** The Data Manager's task list of a project (Label Studio's `GET /api/tasks/?project=`). */

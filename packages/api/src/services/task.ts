@@ -10,9 +10,12 @@ import {
   checkTaskUpdate,
   isJsonObject,
   type ObjectTag,
+  type ResultRules,
   readProjectRef,
+  resultRulesOf,
   TASK_BODY_NOT_OBJECT,
   type Task,
+  type TaskDetail,
   type TaskIssue,
   type TaskList,
   type TaskListInput,
@@ -29,6 +32,7 @@ import { issuesError, notFound, validationError } from "../errors";
 import { keyedRequest, withIdempotency } from "./idempotency";
 import { checkPage, findProject, PROJECT_NOT_FOUND } from "./project";
 import { resolveStorageUrls } from "./storage-urls";
+import { taskDetails } from "./task-detail";
 import { insertTask, StaleProjectError } from "./task-writer";
 import { emitTasksDeleted } from "./webhook-events";
 
@@ -74,6 +78,19 @@ let cachedChars = 0;
 /** What the cache holds now: configs and their characters in all. */
 export function labelConfigCacheSize(): { configs: number; chars: number } {
   return { configs: objectTagsCache.size, chars: cachedChars };
+}
+
+const resultRulesCache = new Map<string, ResultRules>();
+
+/** The result rule's view of a label config (@taskport/schema's resultRulesOf), kept by text. */
+export function resultRulesFor(labelConfig: string): ResultRules {
+  let rules = resultRulesCache.get(labelConfig);
+  if (!rules) {
+    rules = resultRulesOf(labelConfig);
+    if (resultRulesCache.size >= 256) resultRulesCache.clear();
+    resultRulesCache.set(labelConfig, rules);
+  }
+  return rules;
 }
 
 export function objectTagsOf(labelConfig: string): ObjectTag[] {
@@ -215,11 +232,13 @@ async function findTask(db: Db, actor: Actor, id: number) {
   return found;
 }
 
-export async function getTask(db: Db, actor: Actor, id: number): Promise<Task> {
+/** `GET /api/tasks/{id}/`: the task with its annotations and predictions (task-detail.ts). */
+export async function getTask(db: Db, actor: Actor, id: number): Promise<TaskDetail> {
   const found = await findTask(db, actor, id);
   if (!found) throw notFound(TASK_NOT_FOUND);
-  const [task] = await resolveStorageUrls(db, [toTask(found.task)]);
-  return task as Task;
+  const [detail] = await taskDetails(db, [found.task], { expandAnnotators: true });
+  if (!detail) throw notFound(TASK_NOT_FOUND);
+  return detail;
 }
 
 export async function listTasks(

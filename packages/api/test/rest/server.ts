@@ -102,3 +102,85 @@ export const TASK_KEYS = [
 ];
 
 export { PROJECT_FIELDS as PROJECT_KEYS } from "@taskport/schema";
+
+/** `GET /api/tasks/{id}/`: Label Studio's Data Manager task serializer, in its order. */
+export const TASK_DETAIL_KEYS = [
+  "id",
+  "predictions",
+  "annotations",
+  "drafts",
+  "annotators",
+  "inner_id",
+  "cancelled_annotations",
+  "total_annotations",
+  "total_predictions",
+  "completed_at",
+  "annotations_results",
+  "predictions_results",
+  "predictions_score",
+  "file_upload",
+  "storage_filename",
+  "annotations_ids",
+  "predictions_model_versions",
+  "avg_lead_time",
+  "draft_exists",
+  "updated_by",
+  "data",
+  "meta",
+  "created_at",
+  "updated_at",
+  "is_labeled",
+  "overlap",
+  "comment_count",
+  "unresolved_comment_count",
+  "last_comment_updated_at",
+  "project",
+  "comment_authors",
+];
+
+/** A Data Manager list item: the detail without annotations and predictions (not `fields=all`). */
+export const TASK_LIST_KEYS = TASK_DETAIL_KEYS.filter(
+  (key) => key !== "annotations" && key !== "predictions",
+);
+
+/** Label Studio's AnnotationSerializer, in its order. */
+export const ANNOTATION_KEYS = [
+  "id",
+  "result",
+  "created_username",
+  "created_ago",
+  "completed_by",
+  "was_cancelled",
+  "ground_truth",
+  "created_at",
+  "updated_at",
+  "draft_created_at",
+  "lead_time",
+  "import_id",
+  "last_action",
+  "bulk_created",
+  "task",
+  "project",
+  "updated_by",
+  "parent_prediction",
+  "parent_annotation",
+  "last_created_by",
+];
+
+/** Label Studio's PredictionSerializer, in its order. */
+export const PREDICTION_KEYS = [
+  "id",
+  "result",
+  "model_version",
+  "created_ago",
+  "score",
+  "cluster",
+  "neighbors",
+  "mislabeling",
+  "created_at",
+  "updated_at",
+  "model",
+  "model_run",
+  "task",
+  "project",
+];
