@@ -61,6 +61,8 @@ async function startServer(databaseUrl: string, mediaDir: string) {
       DATABASE_URL: databaseUrl,
       TASKPORT_MEDIA_DIR: mediaDir,
       TASKPORT_MAX_UPLOAD_BYTES: String(64 * 1024 ** 3),
+      // Measured here: the request itself, not a job's import.
+      TASKPORT_ASYNC_IMPORT_BYTES: String(64 * 1024 ** 3),
       TASKPORT_ADMIN_EMAIL: "bench@example.com",
       TASKPORT_ADMIN_PASSWORD: "bench-password-0123",
       TASKPORT_ADMIN_TOKEN: TOKEN,

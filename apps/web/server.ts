@@ -43,6 +43,7 @@ const jobs = createJobSystem({
   staleAfterSeconds: config.jobStaleSeconds,
   storage: { secretKey, localFilesRoot: config.localFilesRoot },
   webhooks: config.webhooks,
+  uploads: { mediaDir: config.mediaDir, maxFileBytes: config.maxUploadBytes },
 });
 await jobs.start();
 
@@ -54,6 +55,7 @@ const api = await createApiHandler({
   webhooks: config.webhooks,
   maxBodyBytes: config.maxBodyBytes,
   maxImportBytes: config.maxImportBytes,
+  asyncImportBytes: config.asyncImportBytes,
   uploads: { mediaDir: config.mediaDir, maxFileBytes: config.maxUploadBytes },
 });
 setRuntime({ db, secretKey, openApiDocument: api.openApiDocument });

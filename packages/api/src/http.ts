@@ -36,6 +36,8 @@ export interface ApiHandlerOptions {
   maxBodyBytes?: number;
   /** Largest import request body (TASKPORT_MAX_IMPORT_BYTES); default 250 MiB. */
   maxImportBytes?: number;
+  /** Multipart imports larger than this run as jobs (TASKPORT_ASYNC_IMPORT_BYTES, 64 MiB). */
+  asyncImportBytes?: number;
   /**
    * Uploaded files: the media folder (TASKPORT_MEDIA_DIR) and the largest file
    * (TASKPORT_MAX_UPLOAD_BYTES, default 5 GiB). See services/uploads.ts.
@@ -141,6 +143,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     webhooks: options.webhooks,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxImportBytes: options.maxImportBytes,
+    asyncImportBytes: options.asyncImportBytes,
     uploads: options.uploads,
     logError,
   });

@@ -12,6 +12,8 @@ export interface AppConfig {
   maxBodyBytes: number | undefined;
   /** TASKPORT_MAX_IMPORT_BYTES: the largest import request (the API's default when unset). */
   maxImportBytes: number | undefined;
+  /** TASKPORT_ASYNC_IMPORT_BYTES: multipart imports larger than this run as jobs. */
+  asyncImportBytes: number | undefined;
   secretKey: string | undefined;
   /** TASKPORT_MEDIA_DIR: where uploaded files are kept (default `.data/media`). */
   mediaDir: string;
@@ -105,6 +107,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     pgliteDir: resolve(repoRoot, env.PGLITE_DIR || ".data/pglite"),
     maxBodyBytes: positiveInt("TASKPORT_MAX_BODY_BYTES", env.TASKPORT_MAX_BODY_BYTES),
     maxImportBytes: positiveInt("TASKPORT_MAX_IMPORT_BYTES", env.TASKPORT_MAX_IMPORT_BYTES),
+    asyncImportBytes: positiveInt("TASKPORT_ASYNC_IMPORT_BYTES", env.TASKPORT_ASYNC_IMPORT_BYTES),
     secretKey: env.TASKPORT_SECRET_KEY || undefined,
     mediaDir: resolve(repoRoot, env.TASKPORT_MEDIA_DIR || ".data/media"),
     maxUploadBytes: positiveInt("TASKPORT_MAX_UPLOAD_BYTES", env.TASKPORT_MAX_UPLOAD_BYTES),

@@ -4,7 +4,9 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Db } from "../db/client";
+import { importDefinition } from "../services/import-job";
 import { type SyncSettings, syncDefinition, syncTickDefinition } from "../services/storage-sync";
+import { type UploadSettings, uploadSettingsOf } from "../services/uploads";
 import {
   deliveryDefinition,
   type WebhookDeliverySettings,
@@ -24,6 +26,8 @@ export interface TaskportJobsOptions {
   storage?: SyncSettings;
   /** Webhook deliveries: allowed networks, timeout, retry schedule, when to turn one off. */
   webhooks?: WebhookDeliverySettings;
+  /** Asynchronous imports read their files from the media folder (TASKPORT_MEDIA_DIR). */
+  uploads?: Partial<UploadSettings>;
 }
 
 export function createJobSystem(options: TaskportJobsOptions): JobSystem {
@@ -32,6 +36,7 @@ export function createJobSystem(options: TaskportJobsOptions): JobSystem {
     options.logError ?? ((id, error) => console.error(`[taskport] job error ${id}:`, error));
   system.define(syncDefinition(options.db, options.storage ?? {}));
   system.define(syncTickDefinition(options.db, () => system));
+  system.define(importDefinition(options.db, uploadSettingsOf(options.uploads)));
   system.define(deliveryDefinition(options.db, options.webhooks ?? {}));
   system.attach(
     webhookDispatcher(

@@ -115,6 +115,11 @@ export interface JobDefinition<T> {
   cron?: string;
   /** Untracked jobs are plain pg-boss jobs: no row, no progress, no cancel (cron ticks). */
   tracked?: boolean;
+  /**
+   * Runs in the cancel's transaction when a job is cancelled before it ran (the handler, which
+   * would otherwise learn of it, never runs).
+   */
+  cancelled?(tx: Db, data: T): Promise<void>;
 }
 
 export interface EnqueueOptions {
@@ -333,8 +338,10 @@ export class JobSystem {
         })
         .where(eq(jobs.id, id))
         .returning();
-      if (waiting)
+      if (waiting) {
         await this.boss.cancel(row.queue, row.bossId, { db: bossDbInTransaction(t) as PgBoss.Db });
+        await this.definitions.get(row.queue)?.cancelled?.(t, row.data as never);
+      }
       return updated;
     };
     const row = tx ? await run(tx) : await this.db.transaction((t) => run(t as unknown as Db));

@@ -3,14 +3,12 @@
  * long a valid API key is remembered and how a revocation ends that at once). A browser
  * session may not be used from another origin to change anything (auth/cross-site.ts).
  */
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { FastifyRequest } from "fastify";
 import { type Actor, resolveActor } from "../auth/actor";
 import { refuseCrossSiteChange } from "../auth/cross-site";
 import type { Db } from "../db/client";
 import type { JobSystem } from "../jobs";
-import { DEFAULT_MAX_UPLOAD_BYTES, type UploadSettings } from "../services/uploads";
+import { type UploadSettings, uploadSettingsOf } from "../services/uploads";
 import type { WebhookNetworkSettings } from "../services/webhook-network";
 
 export interface RestOptions {
@@ -26,6 +24,8 @@ export interface RestOptions {
   maxBodyBytes: number;
   /** Largest body of POST /api/projects/{id}/import (default 250 MiB, see rest/import.ts). */
   maxImportBytes?: number;
+  /** Multipart imports larger than this run as jobs (TASKPORT_ASYNC_IMPORT_BYTES, 64 MiB). */
+  asyncImportBytes?: number;
   /** Uploaded files: where they are kept and the largest one (see services/uploads.ts). */
   uploads?: Partial<UploadSettings>;
   /** Where unexpected errors are reported, with the id the client sees. */
@@ -34,10 +34,7 @@ export interface RestOptions {
 
 /** The upload settings, defaulted: a folder under the system's temporary one, 5 GiB a file. */
 export function uploadSettings(options: RestOptions): UploadSettings {
-  return {
-    mediaDir: options.uploads?.mediaDir ?? join(tmpdir(), "taskport-media"),
-    maxFileBytes: options.uploads?.maxFileBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
-  };
+  return uploadSettingsOf(options.uploads);
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

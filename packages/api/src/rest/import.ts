@@ -17,6 +17,7 @@ import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import { notFound, validationError } from "../errors";
 import { extensionOf, formatOfFileName, readItems, unsupportedExtension } from "../import-formats";
+import { withIdempotency } from "../services/idempotency";
 import {
   DEFAULT_MAX_IMPORT_BYTES,
   type ImportFile,
@@ -24,11 +25,17 @@ import {
   importTasks,
 } from "../services/import";
 import {
+  DEFAULT_ASYNC_IMPORT_BYTES,
+  type KeptFile,
+  startAsyncImport,
+} from "../services/import-job";
+import {
   completeImportRecord,
   deleteImportRecord,
   failImportRecord,
   startImportRecord,
 } from "../services/import-record";
+import { requireJobs } from "../services/job";
 import { findProject, PROJECT_NOT_FOUND } from "../services/project";
 import { objectTagsOf } from "../services/task";
 import {
@@ -56,6 +63,13 @@ const ImportAnswer = ImportResultOut.extend({
 });
 restSchemas.add(ImportAnswer, { id: "ImportAnswer" });
 
+/** An import run as a job (services/import-job.ts): Label Studio's async answer, and the job. */
+const AsyncImportAnswer = z.object({
+  import: described(z.number().int(), "The import's record, to poll until completed or failed."),
+  job: described(z.string(), "The job running it (GET /api/jobs/{job}/, POST .../cancel)."),
+});
+restSchemas.add(AsyncImportAnswer, { id: "AsyncImportAnswer" });
+
 /** One stream of the body: the JSON body itself, or one uploaded file kept on disk. */
 interface BodyPart {
   file?: ImportFile;
@@ -63,6 +77,8 @@ interface BodyPart {
   /** The body's bytes, for a replay that reads them without importing. */
   bytes?: AsyncIterable<Buffer>;
 }
+
+const NO_FILES = "No files found: send the files to import as multipart/form-data.";
 
 function tooLarge(limit: number): TRPCError {
   return new TRPCError({
@@ -169,6 +185,10 @@ const importRoute = (path: string, summary: string) =>
     query: z.object({
       commit_to_project: queryFlag(true, "false: validate and count only, write nothing."),
       return_task_ids: queryFlag(false, "true: the answer lists the created tasks' ids."),
+      async: queryFlag(
+        false,
+        "true: files are imported by a job; the answer names the import record to poll. Files larger in all than TASKPORT_ASYNC_IMPORT_BYTES always are.",
+      ),
     }),
     headers: IdempotencyHeaders,
     streamedBody: {
@@ -178,8 +198,12 @@ const importRoute = (path: string, summary: string) =>
       ),
       contentTypes: ["application/json", "multipart/form-data"],
     },
-    success: { status: 201, description: "What was imported.", schema: ImportAnswer },
-    errors: [400, 401, 404, 413, 415, 422],
+    success: {
+      status: 201,
+      description: "What was imported, or (files imported by a job) the import record to poll.",
+      schema: z.union([ImportAnswer, AsyncImportAnswer]),
+    },
+    errors: [400, 401, 404, 413, 415, 422, 503],
     handler: async ({ db, actor, options, params, query, headers, request, reply }) => {
       const limit = options.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
       const declared = Number(request.headers["content-length"]);
@@ -207,6 +231,50 @@ const importRoute = (path: string, summary: string) =>
         project: { id: project.id, variables: variableCount(objectTagsOf(project.labelConfig)) },
         saved,
       });
+      // Files of more than TASKPORT_ASYNC_IMPORT_BYTES, or asked to: kept, then imported by a job.
+      const threshold = options.asyncImportBytes ?? DEFAULT_ASYNC_IMPORT_BYTES;
+      if (
+        request.isMultipart() &&
+        (query.async || (options.jobs && Number.isFinite(declared) && declared > threshold))
+      ) {
+        const system = requireJobs(options.jobs);
+        try {
+          const files: KeptFile[] = [];
+          for await (const part of parts) {
+            const file = part.file;
+            if (!file?.stored) continue;
+            files.push({
+              name: file.name,
+              stored: file.stored,
+              extension: file.extension ?? `.${file.format}`,
+              size: file.size?.() ?? 0,
+            });
+          }
+          if (files.length === 0) throw validationError({}, [NO_FILES]);
+          let digest: string | undefined;
+          return await withIdempotency(
+            db,
+            actor,
+            "task.import",
+            { key, hash: () => (digest ??= hash?.digest("hex") ?? "") },
+            (tx) =>
+              startAsyncImport(tx, system, actor, {
+                project: project.id,
+                commitToProject,
+                returnTaskIds,
+                files,
+              }),
+          );
+        } catch (error) {
+          if (error instanceof TRPCError && error.code === "PAYLOAD_TOO_LARGE") {
+            reply.header("connection", "close");
+          }
+          throw error;
+        } finally {
+          // Files no upload row kept (a refused request, a replay) leave the disk.
+          await removeStored(uploads, await unclaimed(db, saved).catch(() => saved));
+        }
+      }
       const sources = (async function* (): AsyncGenerator<ImportSource> {
         for await (const part of parts) yield { items: part.items, file: part.file };
       })();

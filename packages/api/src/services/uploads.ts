@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { type FileUpload, UNDEFINED_DATA_KEY } from "@taskport/schema";
@@ -101,6 +102,14 @@ export function safeFileName(name: string): string {
     .replace(/[^\p{L}\p{N}_.-]/gu, "")
     .slice(-180);
   return clean === "" || /^\.+$/.test(clean) ? "file" : clean;
+}
+
+/** The upload settings, defaulted: a folder under the system's temporary one, 5 GiB a file. */
+export function uploadSettingsOf(settings: Partial<UploadSettings> = {}): UploadSettings {
+  return {
+    mediaDir: settings.mediaDir ?? join(tmpdir(), "taskport-media"),
+    maxFileBytes: settings.maxFileBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+  };
 }
 
 /** Where a new upload of `name` in `project` is kept: `upload/{project}/{8 hex}-{name}`. */
