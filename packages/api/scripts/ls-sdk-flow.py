@@ -1,5 +1,5 @@
 """Label Studio's Python SDK against a running Taskport: projects, tasks, the current user,
-imports, file uploads and import records.
+imports, file uploads, import records, annotations and predictions.
 
 Runs with either SDK generation (1.0.8, which validates every response with pydantic, or 2.x),
 see ../shared/tools/ls-sdk/README.md:
@@ -182,5 +182,28 @@ if GENERATION == "2.x":
     for item in http.get("/api/projects/").json()["results"]:
         Project.model_validate(item)
     step("validated /api/projects/", "every result is a Project")
+
+# Annotations and predictions: create, list, get, update, delete, and the task detail with them.
+choices = '<View><Text name="text" value="$text"/><Choices name="s" toName="text"><Choice value="pos"/></Choices></View>'
+region = [{"id": "r1", "from_name": "s", "to_name": "text", "type": "choices", "value": {"choices": ["pos"]}}]
+labeled = ls.projects.create(title="SDK annotations", label_config=choices)
+target = ls.tasks.create(data={"text": "hi"}, project=labeled.id)
+made = ls.annotations.create(id=target.id, result=region, lead_time=1.5)
+step("annotations.create", f"id {made.id}, completed_by {made.completed_by}")
+step("annotations.list", [a.id for a in ls.annotations.list(id=target.id)])
+step("annotations.get", ls.annotations.get(id=made.id).result == region)
+step("annotations.update", f"ground_truth {ls.annotations.update(id=made.id, ground_truth=True).ground_truth}")
+guess = ls.predictions.create(task=target.id, result=region, score=0.5, model_version="m1")
+step("predictions.create", f"id {guess.id}, score {guess.score}")
+step("predictions.list", [p.id for p in ls.predictions.list(task=target.id)])
+step("predictions.get", ls.predictions.get(id=guess.id).model_version)
+step("predictions.update", ls.predictions.update(id=guess.id, model_version="m2").model_version)
+detail = ls.tasks.get(id=str(target.id))
+step("tasks.get", f"{len(detail.annotations)} annotation(s), {len(detail.predictions)} prediction(s), is_labeled {detail.is_labeled}")
+ls.predictions.delete(id=guess.id)
+ls.annotations.delete(id=made.id)
+detail = ls.tasks.get(id=str(target.id))
+step("deleted both", f"total_annotations {detail.total_annotations}, total_predictions {detail.total_predictions}")
+ls.projects.delete(id=labeled.id)
 
 print("flow complete")
