@@ -11,10 +11,11 @@
  * its uploads, as a failed synchronous import leaves none.
  */
 import { TRPCError } from "@trpc/server";
-import { asc, eq, inArray } from "drizzle-orm";
+import { asc, eq, inArray, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { fileUploads, projectImports } from "../db/schema";
+import { transactionDb } from "../db/transaction";
 import {
   backoff,
   JobCancelled,
@@ -225,12 +226,17 @@ async function runImport(db: Db, settings: UploadSettings, job: JobContext<Impor
         };
       }
     })();
-    const result = await importTasks(db, actor, {
-      project: record.projectId,
-      sources,
-      commitToProject: record.commitToProject,
-      returnTaskIds: record.returnTaskIds,
-      record: record.id,
+    // A job's import may write for longer than a request's statement bound
+    // (DATABASE_STATEMENT_TIMEOUT_MS): its transaction lifts it, for itself alone.
+    const result = await db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('statement_timeout', '0', true)`);
+      return importTasks(transactionDb(tx, db), actor, {
+        project: record.projectId,
+        sources,
+        commitToProject: record.commitToProject,
+        returnTaskIds: record.returnTaskIds,
+        record: record.id,
+      });
     });
     await completeImportRecord(db, record.id, result);
     const written = record.commitToProject ? result.task_count : 0;
