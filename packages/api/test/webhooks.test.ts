@@ -511,4 +511,92 @@ describe("deliveries", () => {
       tasks_created: 3,
     });
   });
+
+  it("sends one event per annotation write, in Label Studio's shape, none for a refused write", async () => {
+    const tenant = await createTenant(database.db);
+    const token = tenant.token;
+    const project = await call(token, "POST", "/api/projects/", {
+      title: "Annotated",
+      label_config: `<View><Text name="text" value="$text"/>
+        <Choices name="sentiment" toName="text"><Choice value="pos"/><Choice value="neg"/></Choices></View>`,
+    });
+    const projectId = project.body.id as number;
+    const one = (
+      await call(token, "POST", "/api/tasks/", { project: projectId, data: { text: "1" } })
+    ).body.id as number;
+    const two = (
+      await call(token, "POST", "/api/tasks/", { project: projectId, data: { text: "2" } })
+    ).body.id as number;
+    const hook = await call(token, "POST", "/api/webhooks/", {
+      project: projectId,
+      url: receiver.url,
+      send_for_all_actions: false,
+      actions: [
+        "ANNOTATION_CREATED",
+        "ANNOTATIONS_CREATED",
+        "ANNOTATION_UPDATED",
+        "ANNOTATIONS_DELETED",
+      ],
+    });
+    expect(hook.status).toBe(201);
+    const region = (choice: string) => ({
+      id: "r1",
+      from_name: "sentiment",
+      to_name: "text",
+      type: "choices",
+      value: { choices: [choice] },
+    });
+
+    const refused = await call(token, "POST", `/api/tasks/${one}/annotations/`, {
+      result: [{ ...region("pos"), type: "labels" }],
+    });
+    expect(refused.status).toBe(400);
+    const created = await call(token, "POST", `/api/tasks/${one}/annotations/`, {
+      result: [region("pos")],
+    });
+    expect(created.status).toBe(201);
+    const refusedUpdate = await call(token, "PATCH", `/api/annotations/${created.body.id}/`, {
+      result: [{ ...region("pos"), type: "labels" }],
+    });
+    expect(refusedUpdate.status).toBe(400);
+    const updated = await call(token, "PATCH", `/api/annotations/${created.body.id}/`, {
+      result: [region("neg")],
+    });
+    expect(updated.status).toBe(200);
+    const bulk = await call(token, "POST", "/api/annotations/bulk/", {
+      tasks: [one, two],
+      result: [region("pos")],
+    });
+    expect(bulk.status).toBe(201);
+    expect((await call(token, "DELETE", `/api/annotations/${created.body.id}/`)).status).toBe(204);
+
+    await until("four deliveries", () => receiver.received.length >= 4);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const rows = await database.db
+      .select()
+      .from(webhookEvents)
+      .where(eq(webhookEvents.webhookId, hook.body.id));
+    expect(rows).toHaveLength(4);
+    const [c, u, b, d] = receiver.received.map((r) => r.json);
+    expect(receiver.received.map((r) => r.json.action)).toEqual([
+      "ANNOTATION_CREATED",
+      "ANNOTATION_UPDATED",
+      "ANNOTATIONS_CREATED",
+      "ANNOTATIONS_DELETED",
+    ]);
+    expect(Object.keys(c).sort()).toEqual(["action", "annotation", "project", "task"]);
+    expect(c.annotation).toEqual({ ...created.body, created_ago: expect.any(String) });
+    expect(c.task).toMatchObject({ id: one, data: { text: "1" }, total_annotations: 1 });
+    expect(c.project).toMatchObject({ id: projectId, title: "Annotated" });
+    expect(u.annotation).toMatchObject({ id: created.body.id, result: [region("neg")] });
+    expect(u.task).toMatchObject({ id: one });
+    expect(b.annotation.map((a: { id: number }) => a.id)).toEqual(
+      bulk.body.map((a: { id: number }) => a.id),
+    );
+    expect(b.annotation[0]).toMatchObject({ bulk_created: true, task: one });
+    expect(b.task.map((t: { id: number }) => t.id)).toEqual([one, two]);
+    expect(b.project).toMatchObject({ id: projectId });
+    expect(d).toMatchObject({ annotations: [{ id: created.body.id }], project: { id: projectId } });
+    for (const r of receiver.received) expect(() => verified(hook.body.secret, r)).not.toThrow();
+  });
 });

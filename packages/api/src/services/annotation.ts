@@ -20,9 +20,10 @@ import { annotations, predictions, projects, tasks, users } from "../db/schema";
 import { transactionDb } from "../db/transaction";
 import { type InputIssue, issuesError, notFound, validationError } from "../errors";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
-import { resultRulesFor, TASK_NOT_FOUND } from "./task";
+import { resultRulesFor, TASK_NOT_FOUND, toTask } from "./task";
 import { lockTasks, refreshTaskCounters } from "./task-counters";
 import type { SelectedItems } from "./task-list";
+import { batches, emitWebhookEvent } from "./webhook-events";
 
 type AnnotationRow = typeof annotations.$inferSelect;
 
@@ -66,6 +67,53 @@ export function selectAnnotations(db: Db) {
     .select({ row: annotations, email: users.email })
     .from(annotations)
     .leftJoin(users, eq(users.id, annotations.completedBy));
+}
+
+/**
+ * ANNOTATION_CREATED / ANNOTATION_UPDATED (one annotation) or ANNOTATIONS_CREATED (a bulk
+ * create's, per project), in the writing transaction after the task counters are refreshed:
+ * `{annotation, task, project}` as Label Studio's ACTIONS describe them, lists for the bulk one.
+ */
+async function emitAnnotationsWritten(
+  tx: Db,
+  action: "ANNOTATION_CREATED" | "ANNOTATION_UPDATED" | "ANNOTATIONS_CREATED",
+  rows: AnnotationRow[],
+): Promise<void> {
+  for (const projectId of new Set(rows.map((row) => row.projectId))) {
+    const ofProject = rows.filter((row) => row.projectId === projectId);
+    await emitWebhookEvent(tx, { projectId }, action, async (t) => {
+      const taskIds = [...new Set(ofProject.map((row) => row.taskId))];
+      const taskRows = await t.select().from(tasks).where(inArray(tasks.id, taskIds));
+      const taskById = new Map(taskRows.map((row) => [row.id, toTask(row)]));
+      const userIds = [...new Set(ofProject.map((row) => row.completedBy))].filter(
+        (id): id is number => id !== null,
+      );
+      const emails = new Map(
+        userIds.length === 0
+          ? []
+          : (
+              await t
+                .select({ id: users.id, email: users.email })
+                .from(users)
+                .where(inArray(users.id, userIds))
+            ).map((user) => [user.id, user.email]),
+      );
+      const wire = (row: AnnotationRow) =>
+        toAnnotation(row, row.completedBy === null ? null : (emails.get(row.completedBy) ?? null));
+      if (action !== "ANNOTATIONS_CREATED") {
+        return ofProject.map((row) => ({
+          annotation: wire(row),
+          task: taskById.get(row.taskId),
+          project: { id: projectId },
+        }));
+      }
+      return batches(ofProject).map((batch) => ({
+        annotation: batch.map(wire),
+        task: batch.map((row) => taskById.get(row.taskId)),
+        project: { id: projectId },
+      }));
+    });
+  }
 }
 
 /** The caller's task, or NOT_FOUND. */
@@ -210,6 +258,7 @@ export async function createAnnotation(
       .returning();
     if (!created) throw new Error("annotation insert returned no row");
     await refreshTaskCounters(tx, [task.id], actor.userId);
+    await emitAnnotationsWritten(tx, "ANNOTATION_CREATED", [created]);
     return created;
   });
   return toAnnotation(row, await emailOf(db, row.completedBy));
@@ -256,12 +305,13 @@ export async function createAnnotationsBulk(
           projectId: task.projectId,
         })),
       )
-      .returning({ id: annotations.id });
+      .returning();
     await refreshTaskCounters(
       tx,
       locked.map((task) => task.id),
       actor.userId,
     );
+    await emitAnnotationsWritten(tx, "ANNOTATIONS_CREATED", created);
     return created.map(({ id }) => ({ id }));
   });
 }
@@ -316,6 +366,7 @@ export async function updateAnnotation(
       .returning();
     if (!updated) throw notFound(ANNOTATION_NOT_FOUND);
     await refreshTaskCounters(tx, [task.id], actor.userId);
+    await emitAnnotationsWritten(tx, "ANNOTATION_UPDATED", [updated]);
     return updated;
   });
   return toAnnotation(row, await emailOf(db, row.completedBy));
@@ -333,5 +384,8 @@ export async function deleteAnnotation(db: Db, actor: Actor, id: number): Promis
       .returning({ id: annotations.id });
     if (deleted.length === 0) throw notFound(ANNOTATION_NOT_FOUND);
     await refreshTaskCounters(tx, [task.id], actor.userId);
+    await emitWebhookEvent(tx, { projectId: task.projectId }, "ANNOTATIONS_DELETED", () => [
+      { annotations: [{ id: current.id }], project: { id: task.projectId } },
+    ]);
   });
 }

@@ -150,7 +150,7 @@ export async function withWebhookEvents<R>(
 }
 
 /**
- * Events about a project's tasks carry the project as it is when they are sent (Label Studio's
+ * Events about a project's tasks or annotations carry the project as it is when they are sent (Label Studio's
  * project serializer, counters included): computing it on the write path would cost every
  * batch of creates a scan of the project.
  */
@@ -159,7 +159,9 @@ export async function withProject(
   payload: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   const project = payload.project as { id?: unknown } | undefined;
-  if (!Array.isArray(payload.tasks) || typeof project?.id !== "number") return payload;
+  const aboutTasks =
+    Array.isArray(payload.tasks) || "annotation" in payload || "annotations" in payload;
+  if (!aboutTasks || typeof project?.id !== "number") return payload;
   // Counted at most once a second per project: a burst of deliveries shares one count.
   let cached = sentProjects.get(project.id);
   if (!cached || Date.now() - cached.at > CACHE_MS) {
@@ -182,7 +184,7 @@ export async function projectPayload(tx: Db, projectId: number): Promise<unknown
   return getProject(tx, { organizationId: row.organizationId, userId: 0 }, projectId);
 }
 
-function batches<T>(items: T[], size = WEBHOOK_BATCH_SIZE): T[][] {
+export function batches<T>(items: T[], size = WEBHOOK_BATCH_SIZE): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
