@@ -48,6 +48,12 @@ export const DEFAULT_MAX_IMPORT_BYTES = 250 * 1024 * 1024;
 /** Tasks per INSERT; a batch is also cut at BATCH_BYTES of JSON so that memory stays bounded. */
 export const BATCH_TASKS = 5000;
 const BATCH_BYTES = 16 * 1024 * 1024;
+/**
+ * Staged rows moved into the project per statement at the end of an import. Every statement
+ * stays within the per-statement bounds (DATABASE_STATEMENT_TIMEOUT_MS and the answer
+ * timeout) however large the import: one INSERT ... SELECT of a million rows would not.
+ */
+const WRITE_CHUNK_ROWS = 20_000;
 
 export interface ImportFile {
   name: string;
@@ -264,15 +270,18 @@ class ImportStage {
   private async create(): Promise<void> {
     if (this.created) return;
     this.created = true;
-    await this.tx.execute(sql`create temporary table import_staged_tasks (ord bigint not null,
+    // Keyed by ord, so that each final move reads one range.
+    await this.tx.execute(sql`create temporary table import_staged_tasks (ord bigint primary key,
       data jsonb not null, meta jsonb not null, is_labeled boolean not null,
       total_annotations integer not null, cancelled_annotations integer not null,
       total_predictions integer not null, file_upload_id bigint) on commit drop`);
     await this.tx.execute(sql`create temporary table import_staged_annotations (ord bigint not null,
       result jsonb, was_cancelled boolean, ground_truth boolean, import_id bigint,
       completed_by integer, lead_time real) on commit drop`);
+    await this.tx.execute(sql`create index on import_staged_annotations (ord)`);
     await this.tx.execute(sql`create temporary table import_staged_predictions (ord bigint not null,
       result jsonb, score real, model_version text) on commit drop`);
+    await this.tx.execute(sql`create index on import_staged_predictions (ord)`);
   }
 
   /** Stages one batch (its rows travel as one JSON parameter each, one round trip per table). */
@@ -342,25 +351,9 @@ class ImportStage {
     }
   }
 
-  /**
-   * Numbers the staged rows and writes them: moves the project's counter by their number
-   * (taking its row lock until the transaction commits), then one INSERT ... SELECT per
-   * table. Returns the tasks' ids in import order when asked.
-   */
-  async commit(returnTaskIds: boolean): Promise<number[]> {
-    const n = this.staged;
-    if (n === 0) return [];
+  /** Moves the staged rows `from`..`to` (by ord) into the project, numbered from `first`. */
+  private async write(first: number, from: number, to: number): Promise<void> {
     const { tx, actor, project } = this;
-    const [counter] = await tx
-      .update(projects)
-      .set({
-        lastInnerId: sql`${projects.lastInnerId} + ${n}`,
-        taskNumber: sql`${projects.taskNumber} + ${n}`,
-      })
-      .where(eq(projects.id, project.id))
-      .returning({ last: projects.lastInnerId });
-    if (!counter) throw notFound(PROJECT_NOT_FOUND);
-    const first = counter.last - n + 1;
     await tx.insert(tasks).select(
       sql`select ${taskColumns({
         projectId: sql`${project.id}::int`,
@@ -375,7 +368,7 @@ class ImportStage {
         totalPredictions: sql`s.total_predictions`,
         fileUploadId: sql`s.file_upload_id`,
       })}
-      from import_staged_tasks s order by s.ord`,
+      from import_staged_tasks s where s.ord between ${from} and ${to} order by s.ord`,
     );
     // Annotations and predictions find their task by (project_id, inner_id), the unique index.
     // Drizzle lists their GENERATED ALWAYS ids too, and drops overridingSystemValue() on
@@ -400,7 +393,8 @@ class ImportStage {
         updatedAt: sql`now()`,
       })}
       from import_staged_annotations r
-      join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord`,
+      join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord
+      where r.ord between ${from} and ${to}`,
     );
     await tx.insert(predictions).select(
       sql`overriding system value select ${selectList(predictions, {
@@ -417,8 +411,32 @@ class ImportStage {
         updatedAt: sql`now()`,
       })}
       from import_staged_predictions r
-      join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord`,
+      join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord
+      where r.ord between ${from} and ${to}`,
     );
+  }
+
+  /**
+   * Numbers the staged rows and writes them: moves the project's counter by their number
+   * (taking its row lock until the transaction commits), then INSERT ... SELECTs per table
+   * of WRITE_CHUNK_ROWS rows each. Returns the tasks' ids in import order when asked.
+   */
+  async commit(returnTaskIds: boolean): Promise<number[]> {
+    const n = this.staged;
+    if (n === 0) return [];
+    const { tx, project } = this;
+    const [counter] = await tx
+      .update(projects)
+      .set({
+        lastInnerId: sql`${projects.lastInnerId} + ${n}`,
+        taskNumber: sql`${projects.taskNumber} + ${n}`,
+      })
+      .where(eq(projects.id, project.id))
+      .returning({ last: projects.lastInnerId });
+    if (!counter) throw notFound(PROJECT_NOT_FOUND);
+    const first = counter.last - n + 1;
+    for (let from = 1; from <= n; from += WRITE_CHUNK_ROWS)
+      await this.write(first, from, Math.min(from + WRITE_CHUNK_ROWS - 1, n));
     for (let from = first; from <= counter.last; from += BATCH_TASKS)
       await emitTasksImported(tx, project.id, from, Math.min(from + BATCH_TASKS - 1, counter.last));
     if (!returnTaskIds) return [];
