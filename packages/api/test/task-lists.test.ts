@@ -1,7 +1,7 @@
 /**
  * Label Studio's task lists over real HTTP: the Data Manager list (`GET /api/tasks/`) with its
  * project and view checks, selections (`selectedItems`, `ids`), order, `fields`, `include` and
- * `omit`, totals and pages; and the import's older name, `POST /api/projects/{id}/tasks/bulk/`.
+ * `omit`, totals and pages; the older per-project list (`GET /api/projects/{id}/tasks/`); and the import's older name, `POST /api/projects/{id}/tasks/bulk/`.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type RestServer, send, startRestServer } from "./rest/server";
@@ -139,6 +139,52 @@ describe("GET /api/tasks/", () => {
     });
     expect(theirs.status).toBe(404);
     expect(theirs.body.detail).toBe("No Project matches the given query.");
+  });
+});
+
+describe("GET /api/projects/{id}/tasks/", () => {
+  const projectTasks = (query = "", id = project) =>
+    call("GET", `/api/projects/${id}/tasks/${query}`);
+
+  it("lists the tasks in the detail shape, most recently updated first", async () => {
+    const [b, a, c] = ids as [number, number, number];
+    const patched = await call("PATCH", `/api/tasks/${a}/`, { data: { text: "a2" } });
+    expect(patched.status, patched.text).toBe(200);
+    const answer = await projectTasks();
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.map((task: { id: number }) => task.id)).toEqual([a, c, b]);
+    const detail = await call("GET", `/api/tasks/${b}/`);
+    const listed = answer.body[2];
+    expect(Object.keys(listed)).toEqual(Object.keys(detail.body));
+    expect(listed.annotations).toHaveLength(1);
+    expect(listed.predictions).toHaveLength(1);
+    expect(listed).toMatchObject({ id: b, data: { text: "b" }, project, total_annotations: 1 });
+  });
+
+  it("pages with page and page_size, and answers 404 past the end", async () => {
+    const [b, a, c] = ids as [number, number, number];
+    await call("PATCH", `/api/tasks/${a}/`, { data: { text: "a2" } });
+    const first = await projectTasks("?page=1&page_size=2");
+    expect(first.body.map((task: { id: number }) => task.id)).toEqual([a, c]);
+    const second = await projectTasks("?page=2&page_size=2");
+    expect(second.body.map((task: { id: number }) => task.id)).toEqual([b]);
+    const past = await projectTasks("?page=3&page_size=2");
+    expect(past.status).toBe(404);
+    expect(past.body.detail).toBe("Not found.");
+    expect((await projectTasks("?page=0")).status).toBe(404);
+    expect((await projectTasks("?page_size=-1")).body).toHaveLength(3);
+  });
+
+  it("answers 404 for another organization's project and for a project with no task", async () => {
+    const stranger = await createTenant(rest.tdb.db);
+    const theirs = await send(rest.base, "GET", `/api/projects/${project}/tasks/`, {
+      headers: stranger.headers,
+    });
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.detail).toBe("No Project matches the given query.");
+    const empty = await call("POST", "/api/projects/", { title: "Empty", label_config: CONFIG });
+    expect((await projectTasks("", empty.body.id)).status).toBe(404);
+    expect((await projectTasks("", 999_999)).status).toBe(404);
   });
 });
 

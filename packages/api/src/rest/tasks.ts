@@ -3,19 +3,22 @@
  * The service owns every rule; these entries only say what each endpoint reads and answers.
  */
 import { z } from "zod";
+import { PROJECT_NOT_FOUND } from "../services/project";
 import { createTask, deleteTask, getTask, TASK_NOT_FOUND, updateTask } from "../services/task";
-import { listTaskPage } from "../services/task-list";
+import { listProjectTasks, listTaskPage } from "../services/task-list";
 import type { FormFieldTypes } from "./body";
 import { route } from "./route";
 import {
   IdempotencyHeaders,
+  pageParams,
   pathId,
+  queryValue,
   TaskCreateBody,
   TaskDetailOut,
   TaskOut,
   TaskUpdateBody,
 } from "./schemas";
-import { TaskListQueryIn, TaskPageOut } from "./task-list";
+import { TASK_PAGE_SIZES, TaskListQueryIn, TaskPageOut } from "./task-list";
 
 export const TASK_FORM_FIELDS: FormFieldTypes = {
   json: ["data", "meta"],
@@ -23,6 +26,17 @@ export const TASK_FORM_FIELDS: FormFieldTypes = {
 };
 
 const TaskPath = z.object({ id: pathId("task", TASK_NOT_FOUND, Number.MAX_SAFE_INTEGER) });
+
+/** Label Studio's `paginator`: 50 tasks by default; -1 (all) and larger sizes are capped. */
+const PROJECT_TASKS_PAGE_SIZE = 50;
+const ProjectTasksQuery = z.looseObject({
+  page: pageParams.page,
+  page_size: queryValue.optional().transform((raw) => {
+    if (raw === "-1") return TASK_PAGE_SIZES.max;
+    const size = raw && /^\d+$/.test(raw) ? Number(raw) : 0;
+    return size > 0 ? Math.min(size, TASK_PAGE_SIZES.max) : PROJECT_TASKS_PAGE_SIZE;
+  }),
+});
 
 export const taskRoutes = [
   route({
@@ -52,6 +66,23 @@ export const taskRoutes = [
     },
     errors: [400, 401, 404],
     handler: ({ db, actor, query }) => listTaskPage(db, actor, query),
+  }),
+  route({
+    method: "GET",
+    path: "/api/projects/{id}/tasks/",
+    summary: "List a project's tasks (Label Studio's older per-project list)",
+    tag: "Projects",
+    params: z.object({ id: pathId("project", PROJECT_NOT_FOUND) }),
+    query: ProjectTasksQuery,
+    success: {
+      status: 200,
+      description:
+        "A page of tasks with their annotations and predictions, most recently updated first; a page with no task: 404.",
+      schema: z.array(TaskDetailOut),
+    },
+    errors: [401, 404],
+    handler: ({ db, actor, params, query }) =>
+      listProjectTasks(db, actor, params.id, query.page, query.page_size),
   }),
   route({
     method: "GET",

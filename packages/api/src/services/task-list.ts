@@ -1,9 +1,11 @@
 /**
  * Label Studio's task lists: the Data Manager list behind `GET /api/tasks/` (selected tasks, an
  * order, totals, and the `fields` / `include` / `omit` options that shape each task) and the
- * older per-project list (`GET /api/projects/{id}/tasks/`). Each task has the detail shape of
+ * older per-project list (`GET /api/projects/{id}/tasks/`, listProjectTasks). Each task has the detail shape of
  * `GET /api/tasks/{id}/`, serialized by services/task-detail.ts.
  */
+
+import type { TaskDetail } from "@taskport/schema";
 import { and, asc, count, desc, eq, inArray, notInArray, type SQL, sql, sum } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
@@ -11,6 +13,9 @@ import { tasks } from "../db/schema";
 import { notFound } from "../errors";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { taskDetails } from "./task-detail";
+
+/** DRF's Http404. */
+export const PAGE_NOT_FOUND = "Not found.";
 
 /** Which tasks of the project: all but some, or only some (Label Studio's `selectedItems`). */
 export type SelectedItems =
@@ -185,4 +190,29 @@ export async function listTaskPage(
     total,
     tasks: shaped,
   };
+}
+
+/**
+ * The older per-project list (Label Studio's `GET /api/projects/{id}/tasks/`): a plain list of
+ * tasks in the detail shape, most recently updated first; a page with no task (past the end,
+ * or an empty project) is the 404 "Not found.", as Label Studio answers it.
+ */
+export async function listProjectTasks(
+  db: Db,
+  actor: Actor,
+  projectId: number,
+  page: number,
+  pageSize: number,
+): Promise<TaskDetail[]> {
+  const project = await findProject(db, actor, projectId);
+  if (!project) throw notFound(PROJECT_NOT_FOUND);
+  const rows = await db
+    .select()
+    .from(tasks)
+    .where(eq(tasks.projectId, project.id))
+    .orderBy(desc(tasks.updatedAt), desc(tasks.id))
+    .limit(pageSize)
+    .offset((page - 1) * pageSize);
+  if (rows.length === 0) throw notFound(PAGE_NOT_FOUND);
+  return taskDetails(db, rows, { expandAnnotators: false });
 }
