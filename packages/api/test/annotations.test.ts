@@ -123,6 +123,19 @@ describe("annotations", () => {
     });
     expect(skipped.status).toBe(201);
     expect(skipped.body.was_cancelled).toBe(true);
+    // Without the query parameter, the body's was_cancelled holds; a query that names it wins.
+    const bodySkipped = await call("POST", `/api/tasks/${taskId}/annotations/`, {
+      result: [],
+      was_cancelled: true,
+    });
+    expect(bodySkipped.body.was_cancelled).toBe(true);
+    const queryWins = await call("POST", `/api/tasks/${taskId}/annotations/?was_cancelled=false`, {
+      result: [],
+      was_cancelled: true,
+    });
+    expect(queryWins.body.was_cancelled).toBe(false);
+    await call("DELETE", `/api/annotations/${bodySkipped.body.id}/`);
+    await call("DELETE", `/api/annotations/${queryWins.body.id}/`);
     const list = await call("GET", `/api/tasks/${taskId}/annotations/`);
     expect(list.status).toBe(200);
     expect(list.body.map((a: { id: number }) => a.id)).toEqual([id]);

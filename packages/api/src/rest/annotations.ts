@@ -103,18 +103,20 @@ export const annotationRoutes = [
     tag: "Annotations",
     params: TaskPath,
     query: z.object({
-      was_cancelled: queryFlag(false, "true: the annotation is a skip (cancelled)."),
+      was_cancelled: queryFlag(
+        undefined,
+        "true: the annotation is a skip (cancelled); unset, the body's was_cancelled holds.",
+      ),
     }),
     body: AnnotationBody,
     success: { status: 201, description: "The created annotation.", schema: AnnotationOut },
     errors: [400, 401, 404, 413, 415],
-    handler: ({ db, actor, params, query, request, body }) =>
+    handler: ({ db, actor, params, query, body }) =>
       createAnnotation(db, actor, {
         ...body,
         task: params.id,
         // Only when the query names it, as Label Studio reads it.
-        wasCancelled:
-          "was_cancelled" in (request.query as object) ? query.was_cancelled : undefined,
+        wasCancelled: query.was_cancelled,
       }),
   }),
   route({

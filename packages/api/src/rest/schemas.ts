@@ -178,8 +178,11 @@ export function queryId(missing: string) {
   });
 }
 
-/** Django REST framework's reading of a boolean query parameter. */
-export function queryFlag(fallback: boolean, description: string) {
+/**
+ * Django REST framework's reading of a boolean query parameter; `fallback` when the query does
+ * not name it (undefined: the handler can tell that it was not named).
+ */
+export function queryFlag<F extends boolean | undefined>(fallback: F, description: string) {
   return described(
     queryValue.optional().transform((raw, ctx) => {
       const value = raw?.toLowerCase();
