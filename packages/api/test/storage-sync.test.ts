@@ -469,6 +469,49 @@ describe("local folder storages", () => {
     expect((await projectTasks(project.id)).map((t) => t.data.text)).toEqual(["a", "b", "c"]);
   });
 
+  it("checks inline annotation and prediction results against the label config, by key", async () => {
+    const { caller, project } = await tenantWithProject(`<View><Text name="text" value="$text"/>
+      <Choices name="sentiment" toName="text"><Choice value="pos"/></Choices></View>`);
+    const folder = join(localRoot, `results${project.id}`);
+    mkdirSync(folder, { recursive: true });
+    const region = (type: string) => ({
+      from_name: "sentiment",
+      to_name: "text",
+      type,
+      value: { choices: ["pos"] },
+    });
+    writeFileSync(
+      join(folder, "good.json"),
+      JSON.stringify({
+        data: { text: "good" },
+        annotations: [{ result: [region("choices")] }],
+        predictions: [{ result: [region("choices")] }],
+      }),
+    );
+    writeFileSync(
+      join(folder, "bad-annotation.json"),
+      JSON.stringify({ data: { text: "bad" }, annotations: [{ result: [region("labels")] }] }),
+    );
+    writeFileSync(
+      join(folder, "bad-prediction.json"),
+      JSON.stringify({ data: { text: "worse" }, predictions: [{ result: [region("labels")] }] }),
+    );
+    const storage = await caller.storage.create({
+      type: "localfiles",
+      project: project.id,
+      path: folder,
+    });
+    const done = await syncAndWait(caller, storage.id, "localfiles");
+    expect(done.status).toBe("completed_with_errors");
+    expect(done.meta).toMatchObject({ tasks_created: 1, error_count: 2 });
+    const traceback = done.traceback ?? "";
+    const mismatch = "Type 'labels' does not match expected type 'choices' for control 'sentiment'";
+    expect(traceback).toContain("bad-annotation.json (row 0):");
+    expect(traceback).toContain("bad-prediction.json (row 0):");
+    expect(traceback.split(mismatch)).toHaveLength(3);
+    expect((await projectTasks(project.id)).map((t) => t.data.text)).toEqual(["good"]);
+  });
+
   it("is refused when the server has no TASKPORT_LOCAL_FILES_ROOT", async () => {
     const { project, headers } = await tenantWithProject();
     const noRoot = createCaller(createTRPCContext({ db: database.db, headers, jobs, secretKey }));

@@ -16,6 +16,7 @@
 import {
   checkImportItem,
   type ImportedTask,
+  type ResultRules,
   type SyncError,
   type SyncProgress,
   undefinedKeyOf,
@@ -46,7 +47,7 @@ import {
   type SourceOptions,
   type StorageSource,
 } from "./storage-source";
-import { objectTagsOf } from "./task";
+import { objectTagsOf, resultRulesFor } from "./task";
 import { emitSyncEvent, webhooksWant } from "./webhook-events";
 
 export const SYNC_QUEUE = "storage-sync";
@@ -116,6 +117,8 @@ interface Target {
   onDelete: "keep" | "delete";
   objectTags: ReturnType<typeof objectTagsOf>;
   undefinedKey: string;
+  /** The project's rule for inline annotation and prediction results (as the import's). */
+  results: ResultRules;
   project: { id: number; overlap: number };
   actor: Actor;
   maxObjectBytes: number;
@@ -142,7 +145,7 @@ async function readObject(target: Target, object: ListedObject): Promise<ReadObj
   // Each row is checked by the import's rules (the same as a single create's).
   const prepare = (items: unknown[]) =>
     items.map((item) => {
-      const checked = checkImportItem(target.objectTags, item, target.undefinedKey);
+      const checked = checkImportItem(target.objectTags, item, target.undefinedKey, target.results);
       return checked.ok ? checked.value : checked.issue.message;
     });
   if (target.useBlobUrls) {
@@ -412,6 +415,7 @@ async function runSync(
     onDelete: storage.onDelete,
     objectTags: objectTagsOf(project.labelConfig),
     undefinedKey: undefinedKeyOf(objectTagsOf(project.labelConfig)),
+    results: resultRulesFor(project.labelConfig),
     project: { id: project.id, overlap: project.maximumAnnotations },
     // Tasks are created by whoever asked for the sync; a periodic sync acts for the storage's
     // creator (null when that user was deleted: created_by is then null).
