@@ -599,4 +599,77 @@ describe("deliveries", () => {
     expect(d).toMatchObject({ annotations: [{ id: created.body.id }], project: { id: projectId } });
     for (const r of receiver.received) expect(() => verified(hook.body.secret, r)).not.toThrow();
   });
+
+  it("sends one event per prediction write, none for a refused write", async () => {
+    const tenant = await createTenant(database.db);
+    const token = tenant.token;
+    const project = await call(token, "POST", "/api/projects/", {
+      title: "Predicted",
+      label_config: `<View><Text name="text" value="$text"/>
+        <Choices name="sentiment" toName="text"><Choice value="pos"/><Choice value="neg"/></Choices></View>`,
+    });
+    const projectId = project.body.id as number;
+    const one = (
+      await call(token, "POST", "/api/tasks/", { project: projectId, data: { text: "1" } })
+    ).body.id as number;
+    const hook = await call(token, "POST", "/api/webhooks/", {
+      project: projectId,
+      url: receiver.url,
+      send_for_all_actions: false,
+      actions: ["PREDICTIONS_CREATED", "PREDICTION_UPDATED", "PREDICTIONS_DELETED"],
+    });
+    expect(hook.status).toBe(201);
+    const region = (choice: string) => ({
+      from_name: "sentiment",
+      to_name: "text",
+      type: "choices",
+      value: { choices: [choice] },
+    });
+
+    const refused = await call(token, "POST", "/api/predictions/", {
+      task: one,
+      result: [{ ...region("pos"), type: "labels" }],
+    });
+    expect(refused.status).toBe(400);
+    const created = await call(token, "POST", "/api/predictions/", {
+      task: one,
+      result: [region("pos")],
+      score: 0.5,
+    });
+    expect(created.status).toBe(201);
+    const imported = await call(token, "POST", `/api/projects/${projectId}/import/predictions`, [
+      { task: one, result: [region("neg")] },
+      { task: one, result: [region("pos")] },
+    ]);
+    expect(imported.status).toBe(201);
+    const updated = await call(token, "PATCH", `/api/predictions/${created.body.id}/`, {
+      score: 0.9,
+    });
+    expect(updated.status).toBe(200);
+    expect((await call(token, "DELETE", `/api/predictions/${created.body.id}/`)).status).toBe(204);
+
+    await until("four deliveries", () => receiver.received.length >= 4);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const rows = await database.db
+      .select()
+      .from(webhookEvents)
+      .where(eq(webhookEvents.webhookId, hook.body.id));
+    expect(rows).toHaveLength(4);
+    const [c, i, u, d] = receiver.received.map((r) => r.json);
+    expect(receiver.received.map((r) => r.json.action)).toEqual([
+      "PREDICTIONS_CREATED",
+      "PREDICTIONS_CREATED",
+      "PREDICTION_UPDATED",
+      "PREDICTIONS_DELETED",
+    ]);
+    expect(c.predictions.map((p: { id: number }) => p.id)).toEqual([created.body.id]);
+    expect(c.project).toMatchObject({ id: projectId, title: "Predicted" });
+    expect(i.predictions).toHaveLength(2);
+    expect(i.predictions[0]).toMatchObject({ task: one, result: [region("neg")] });
+    expect(Object.keys(u).sort()).toEqual(["action", "prediction", "project", "task"]);
+    expect(u.prediction).toMatchObject({ id: created.body.id, score: 0.9 });
+    expect(u.task).toMatchObject({ id: one, total_predictions: 3 });
+    expect(d).toMatchObject({ predictions: [{ id: created.body.id }], project: { id: projectId } });
+    for (const r of receiver.received) expect(() => verified(hook.body.secret, r)).not.toThrow();
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * Predictions, always within the caller's organization, in Label Studio's shape. One write
- * function per operation (create, import, update, delete); each writes the predictions and
- * their tasks' `total_predictions` in one transaction (see ./task-counters.ts).
+ * function per operation (create, import, update, delete); each writes the predictions, their
+ * tasks' `total_predictions` and its webhook event in one transaction (see ./task-counters.ts).
  */
 import {
   createdAgo,
@@ -12,21 +12,50 @@ import {
   resultErrors,
   scoreError,
 } from "@taskport/schema";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
-import { predictions, projects } from "../db/schema";
+import { predictions, projects, tasks } from "../db/schema";
 import { transactionDb } from "../db/transaction";
 import { type InputIssue, issuesError, notFound } from "../errors";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
-import { resultRulesFor } from "./task";
+import { resultRulesFor, toTask } from "./task";
 import { lockTasks, refreshTaskCounters } from "./task-counters";
+import { batches, emitWebhookEvent } from "./webhook-events";
 
 type PredictionRow = typeof predictions.$inferSelect;
 
 export const PREDICTION_NOT_FOUND = "No Prediction matches the given query.";
 const FIELD_REQUIRED = "This field is required.";
 const invalidPk = (value: unknown) => `Invalid pk "${String(value)}" - object does not exist.`;
+
+/**
+ * PREDICTIONS_CREATED (a create, or an import in batches) and PREDICTION_UPDATED, in the
+ * writing transaction after the task counters are refreshed, shaped as the annotation events
+ * are: `{predictions: [...], project}` and `{prediction, task, project}`.
+ */
+async function emitPredictionsWritten(
+  tx: Db,
+  action: "PREDICTIONS_CREATED" | "PREDICTION_UPDATED",
+  projectId: number,
+  rows: PredictionRow[],
+): Promise<void> {
+  await emitWebhookEvent(tx, { projectId }, action, async (t) => {
+    if (action === "PREDICTIONS_CREATED")
+      return batches(rows).map((batch) => ({
+        predictions: batch.map(toPrediction),
+        project: { id: projectId },
+      }));
+    const taskIds = [...new Set(rows.map((row) => row.taskId))];
+    const taskRows = await t.select().from(tasks).where(inArray(tasks.id, taskIds));
+    const taskById = new Map(taskRows.map((row) => [row.id, toTask(row)]));
+    return rows.map((row) => ({
+      prediction: toPrediction(row),
+      task: taskById.get(row.taskId),
+      project: { id: projectId },
+    }));
+  });
+}
 
 /** A prediction row as Label Studio's PredictionSerializer writes it. */
 export function toPrediction(row: PredictionRow): Prediction {
@@ -141,6 +170,7 @@ export async function createPrediction(
       .returning();
     if (!created) throw new Error("prediction insert returned no row");
     await refreshTaskCounters(tx, [task.id], actor.userId);
+    await emitPredictionsWritten(tx, "PREDICTIONS_CREATED", task.projectId, [created]);
     return created;
   });
   return toPrediction(row);
@@ -174,15 +204,19 @@ export async function importPredictions(
       issues.push(...fieldIssues(project.labelConfig, item, true, `${i}.`));
     });
     if (issues.length > 0) throw issuesError(issues);
-    await tx.insert(predictions).values(
-      items.map((item) => ({
-        ...columnsOf(item),
-        result: item.result as unknown[],
-        taskId: item.task as number,
-        projectId: project.id,
-      })),
-    );
+    const created = await tx
+      .insert(predictions)
+      .values(
+        items.map((item) => ({
+          ...columnsOf(item),
+          result: item.result as unknown[],
+          taskId: item.task as number,
+          projectId: project.id,
+        })),
+      )
+      .returning();
     await refreshTaskCounters(tx, [...inProject], actor.userId);
+    await emitPredictionsWritten(tx, "PREDICTIONS_CREATED", project.id, created);
     return { created: items.length };
   });
 }
@@ -206,6 +240,7 @@ export async function updatePrediction(
       .returning();
     if (!updated) throw notFound(PREDICTION_NOT_FOUND);
     await refreshTaskCounters(tx, [task.id], actor.userId);
+    await emitPredictionsWritten(tx, "PREDICTION_UPDATED", task.projectId, [updated]);
     return updated;
   });
   return toPrediction(row);
@@ -223,5 +258,8 @@ export async function deletePrediction(db: Db, actor: Actor, id: number): Promis
       .returning({ id: predictions.id });
     if (deleted.length === 0) throw notFound(PREDICTION_NOT_FOUND);
     await refreshTaskCounters(tx, [task.id], actor.userId);
+    await emitWebhookEvent(tx, { projectId: task.projectId }, "PREDICTIONS_DELETED", () => [
+      { predictions: [{ id: current.id }], project: { id: task.projectId } },
+    ]);
   });
 }

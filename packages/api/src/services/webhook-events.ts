@@ -160,7 +160,8 @@ export async function withProject(
 ): Promise<Record<string, unknown>> {
   const project = payload.project as { id?: unknown } | undefined;
   const aboutTasks =
-    Array.isArray(payload.tasks) || "annotation" in payload || "annotations" in payload;
+    Array.isArray(payload.tasks) ||
+    ["annotation", "annotations", "prediction", "predictions"].some((key) => key in payload);
   if (!aboutTasks || typeof project?.id !== "number") return payload;
   // Counted at most once a second per project: a burst of deliveries shares one count.
   let cached = sentProjects.get(project.id);
