@@ -44,8 +44,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
   }
 }
 
-/** Opens a TCP connection to `port`: accepted, or refused. */
-function tryConnect(port: number): Promise<"accepted" | "refused"> {
+/**
+ * Opens a TCP connection to `port`: accepted, refused, or reset (a connection that reached the
+ * listening socket's queue as it closed).
+ */
+function tryConnect(port: number): Promise<"accepted" | "refused" | "reset"> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     socket.once("connect", () => {
@@ -54,6 +57,7 @@ function tryConnect(port: number): Promise<"accepted" | "refused"> {
     });
     socket.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "ECONNREFUSED") resolve("refused");
+      else if (error.code === "ECONNRESET") resolve("reset");
       else reject(error);
     });
   });

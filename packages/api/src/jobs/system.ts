@@ -207,12 +207,23 @@ export class JobSystem {
   async start(): Promise<void> {
     await this.boss.start();
     for (const definition of this.definitions.values()) {
-      await this.boss.createQueue(definition.queue, {
-        name: definition.queue,
-        policy: "standard",
-        retryLimit: 0,
-        expireInSeconds: ATTEMPT_EXPIRY_SECONDS,
-      });
+      // Processes starting together on a new database create the same queues at once, and
+      // pg-boss's create_queue can then deadlock in PostgreSQL (40P01): PostgreSQL aborts one
+      // side, which tries again once the other has committed.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.boss.createQueue(definition.queue, {
+            name: definition.queue,
+            policy: "standard",
+            retryLimit: 0,
+            expireInSeconds: ATTEMPT_EXPIRY_SECONDS,
+          });
+          break;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "40P01" || attempt >= 5) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        }
+      }
     }
     this.started = true;
     if (!this.work) return;
