@@ -55,6 +55,47 @@ const BATCH_BYTES = 16 * 1024 * 1024;
  */
 const WRITE_CHUNK_ROWS = 20_000;
 
+/**
+ * The columns of an imported annotation or prediction, read from a row `r` of staged or batch
+ * rows joined to its task `t`: one list for the staged import and the storage sync's batches.
+ */
+function importedAnnotationsColumns() {
+  return selectList(annotations, {
+    id: sql`nextval(pg_get_serial_sequence('annotations', 'id'))`,
+    taskId: sql`t.id`,
+    projectId: sql`t.project_id`,
+    result: sql`r.result`,
+    wasCancelled: sql`r.was_cancelled`,
+    groundTruth: sql`r.ground_truth`,
+    completedBy: sql`r.completed_by`,
+    updatedBy: sql`null`,
+    leadTime: sql`r.lead_time`,
+    draftCreatedAt: sql`null`,
+    importId: sql`r.import_id`,
+    bulkCreated: sql`false`,
+    parentPredictionId: sql`null`,
+    parentAnnotationId: sql`null`,
+    createdAt: sql`now()`,
+    updatedAt: sql`now()`,
+  });
+}
+
+function importedPredictionsColumns() {
+  return selectList(predictions, {
+    id: sql`nextval(pg_get_serial_sequence('predictions', 'id'))`,
+    taskId: sql`t.id`,
+    projectId: sql`t.project_id`,
+    result: sql`r.result`,
+    score: sql`r.score`,
+    modelVersion: sql`r.model_version`,
+    cluster: sql`null`,
+    neighbors: sql`null`,
+    mislabeling: sql`0`,
+    createdAt: sql`now()`,
+    updatedAt: sql`now()`,
+  });
+}
+
 export interface ImportFile {
   name: string;
   format: ImportFormat;
@@ -190,24 +231,7 @@ export async function writeBatch(
   // INSERT ... SELECT: the clause is written here, before the SELECT, where it belongs.
   if (annotationRows.length > 0) {
     await tx.insert(annotations).select(
-      sql`overriding system value select ${selectList(annotations, {
-        id: sql`nextval(pg_get_serial_sequence('annotations', 'id'))`,
-        taskId: sql`t.id`,
-        projectId: sql`t.project_id`,
-        result: sql`r.result`,
-        wasCancelled: sql`r.was_cancelled`,
-        groundTruth: sql`r.ground_truth`,
-        completedBy: sql`r.completed_by`,
-        updatedBy: sql`null`,
-        leadTime: sql`r.lead_time`,
-        draftCreatedAt: sql`null`,
-        importId: sql`r.import_id`,
-        bulkCreated: sql`false`,
-        parentPredictionId: sql`null`,
-        parentAnnotationId: sql`null`,
-        createdAt: sql`now()`,
-        updatedAt: sql`now()`,
-      })}
+      sql`overriding system value select ${importedAnnotationsColumns()}
       from jsonb_to_recordset(${JSON.stringify(annotationRows)}::jsonb) as r(inner_id bigint,
         result jsonb, was_cancelled boolean, ground_truth boolean, import_id bigint,
         completed_by integer, lead_time real)
@@ -216,19 +240,7 @@ export async function writeBatch(
   }
   if (predictionRows.length > 0) {
     await tx.insert(predictions).select(
-      sql`overriding system value select ${selectList(predictions, {
-        id: sql`nextval(pg_get_serial_sequence('predictions', 'id'))`,
-        taskId: sql`t.id`,
-        projectId: sql`t.project_id`,
-        result: sql`r.result`,
-        score: sql`r.score`,
-        modelVersion: sql`r.model_version`,
-        cluster: sql`null`,
-        neighbors: sql`null`,
-        mislabeling: sql`0`,
-        createdAt: sql`now()`,
-        updatedAt: sql`now()`,
-      })}
+      sql`overriding system value select ${importedPredictionsColumns()}
       from jsonb_to_recordset(${JSON.stringify(predictionRows)}::jsonb) as r(inner_id bigint,
         result jsonb, score real, model_version text)
       join tasks t on t.project_id = ${project.id} and t.inner_id = r.inner_id`,
@@ -374,42 +386,13 @@ class ImportStage {
     // Drizzle lists their GENERATED ALWAYS ids too, and drops overridingSystemValue() on
     // INSERT ... SELECT: the clause is written here, before the SELECT, where it belongs.
     await tx.insert(annotations).select(
-      sql`overriding system value select ${selectList(annotations, {
-        id: sql`nextval(pg_get_serial_sequence('annotations', 'id'))`,
-        taskId: sql`t.id`,
-        projectId: sql`t.project_id`,
-        result: sql`r.result`,
-        wasCancelled: sql`r.was_cancelled`,
-        groundTruth: sql`r.ground_truth`,
-        completedBy: sql`r.completed_by`,
-        updatedBy: sql`null`,
-        leadTime: sql`r.lead_time`,
-        draftCreatedAt: sql`null`,
-        importId: sql`r.import_id`,
-        bulkCreated: sql`false`,
-        parentPredictionId: sql`null`,
-        parentAnnotationId: sql`null`,
-        createdAt: sql`now()`,
-        updatedAt: sql`now()`,
-      })}
+      sql`overriding system value select ${importedAnnotationsColumns()}
       from import_staged_annotations r
       join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord
       where r.ord between ${from} and ${to}`,
     );
     await tx.insert(predictions).select(
-      sql`overriding system value select ${selectList(predictions, {
-        id: sql`nextval(pg_get_serial_sequence('predictions', 'id'))`,
-        taskId: sql`t.id`,
-        projectId: sql`t.project_id`,
-        result: sql`r.result`,
-        score: sql`r.score`,
-        modelVersion: sql`r.model_version`,
-        cluster: sql`null`,
-        neighbors: sql`null`,
-        mislabeling: sql`0`,
-        createdAt: sql`now()`,
-        updatedAt: sql`now()`,
-      })}
+      sql`overriding system value select ${importedPredictionsColumns()}
       from import_staged_predictions r
       join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord
       where r.ord between ${from} and ${to}`,
