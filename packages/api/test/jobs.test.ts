@@ -5,6 +5,7 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createPostgresDb } from "../src/db/client";
 import { jobs } from "../src/db/schema";
 import { createCaller, createTRPCContext } from "../src/index";
 import {
@@ -16,6 +17,7 @@ import {
   PermanentJobError,
   RetryLater,
 } from "../src/jobs";
+import { bossDbFor } from "../src/jobs/boss-db";
 import { createTestDatabase, type TestDatabase } from "./support/db";
 import { createTenant } from "./support/fixtures";
 
@@ -415,5 +417,25 @@ describe("job procedures", () => {
     await expect(withoutJobs.job.cancel({ id: job.id })).rejects.toMatchObject({
       code: "SERVICE_UNAVAILABLE",
     });
+  });
+});
+
+describe("pg-boss's connection", () => {
+  it("leaves no aborted transaction behind when a statement of a multi-statement text fails", async () => {
+    // One connection, so that the query after the failure runs where the failure happened.
+    const db =
+      database.driver === "postgres"
+        ? createPostgresDb(database.url ?? "", { max: 1 })
+        : database.db;
+    try {
+      const boss = bossDbFor(db);
+      await expect(boss.executeSql("BEGIN; SELECT 1; SELECT 1 / 0; COMMIT;")).rejects.toMatchObject(
+        { code: "22012" },
+      );
+      expect((await boss.executeSql("SELECT 2 AS two")).rows).toEqual([{ two: 2 }]);
+      expect((await boss.executeSql("SELECT $1::int AS three", [3])).rows).toEqual([{ three: 3 }]);
+    } finally {
+      if (db !== database.db) await db.$close();
+    }
   });
 });

@@ -42,8 +42,10 @@ export function bossDbFor(db: Db): BossDb {
     return {
       async executeSql(text, values) {
         if (!values || values.length === 0) {
-          // exec() runs every statement of the text, as one unit on PGlite's single connection.
-          const results = await client.exec(text);
+          // exec() runs every statement of the text on PGlite's single connection. Inside
+          // transaction(), which holds PGlite's lock until it ends, a failure within the text's
+          // own BEGIN is rolled back before any other query can meet the aborted transaction.
+          const results = await client.transaction((tx) => tx.exec(text));
           return { rows: (results.at(-1)?.rows ?? []) as Record<string, unknown>[] };
         }
         const result = await client.query(text, values.map(pgValue));
@@ -57,9 +59,15 @@ export function bossDbFor(db: Db): BossDb {
       if (!values || values.length === 0) {
         // A multi-statement transaction must run on one connection: postgres.js refuses a bare
         // BEGIN on a shared pool, so it gets a reserved one for the length of the text.
+        // A statement failing inside the text's own BEGIN (a deadlock, say) leaves that
+        // transaction open and aborted; it is rolled back before the connection returns to the
+        // pool, where every later query would otherwise fail with 25P02.
         const connection = await client.reserve();
         try {
           return { rows: lastResult(await connection.unsafe(text)) };
+        } catch (error) {
+          await connection.unsafe("ROLLBACK").catch(() => {});
+          throw error;
         } finally {
           connection.release();
         }
