@@ -62,6 +62,8 @@ async function startServer(databaseUrl: string): Promise<Server> {
       DATABASE_URL: databaseUrl,
       PORT: String(port),
       HOST: "127.0.0.1",
+      // s3rver listens on loopback, which storages may reach only when allowed.
+      TASKPORT_OUTBOUND_ALLOW_NETWORKS: "127.0.0.0/8",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -34,11 +34,11 @@ export async function measureWebhooks(
   const network = { allowNetworks: ["127.0.0.0/8"] };
   const db = createPostgresDb(seeded.dbUrl, { max: 10 });
   cleanups.push(() => db.$close());
-  const jobs = createJobSystem({ db, webhooks: network, logError: () => {} });
+  const jobs = createJobSystem({ db, network, logError: () => {} });
   await jobs.start();
   cleanups.push(() => jobs.stop(2000));
   const actor = { userId: seeded.userId, organizationId: seeded.organizationId };
-  const caller = createCaller(createTRPCContext({ db, headers: {}, actor, webhooks: network }));
+  const caller = createCaller(createTRPCContext({ db, headers: {}, actor, network }));
 
   const plain = await seeded.newProject("Bench creates without webhook");
   const hooked = await seeded.newProject("Bench creates with a webhook");

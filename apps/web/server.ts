@@ -42,6 +42,7 @@ const jobs = createJobSystem({
   work: config.jobWorkers,
   staleAfterSeconds: config.jobStaleSeconds,
   storage: { secretKey, localFilesRoot: config.localFilesRoot },
+  network: config.network,
   webhooks: config.webhooks,
   uploads: { mediaDir: config.mediaDir, maxFileBytes: config.maxUploadBytes },
 });
@@ -52,7 +53,7 @@ const api = await createApiHandler({
   jobs,
   localFilesRoot: config.localFilesRoot,
   secretKey,
-  webhooks: config.webhooks,
+  network: config.network,
   maxBodyBytes: config.maxBodyBytes,
   maxImportBytes: config.maxImportBytes,
   asyncImportBytes: config.asyncImportBytes,

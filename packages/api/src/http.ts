@@ -14,9 +14,9 @@ import { restRoutes } from "./rest";
 import { uploadSettings } from "./rest/auth";
 import { type AppRouter, appRouter } from "./root";
 import { deleteExpiredIdempotencyKeys } from "./services/idempotency";
+import type { NetworkPolicy } from "./services/network-policy";
 import { sweepUploads, type UploadSettings } from "./services/uploads";
 import { deleteExpiredLoginAttempts } from "./services/user";
-import type { WebhookNetworkSettings } from "./services/webhook-network";
 import { createTRPCContext } from "./trpc";
 
 const IDEMPOTENCY_SWEEP_MS = 10 * 60 * 1000;
@@ -31,8 +31,8 @@ export interface ApiHandlerOptions {
   localFilesRoot?: string;
   /** Signs personal access tokens and their access JWTs (see auth/secret.ts). */
   secretKey?: Uint8Array;
-  /** Networks webhooks may target (TASKPORT_WEBHOOK_ALLOW_NETWORKS / _DENY_NETWORKS). */
-  webhooks?: WebhookNetworkSettings;
+  /** Where webhooks and S3 storages may connect (TASKPORT_OUTBOUND_ALLOW_NETWORKS / _DENY_NETWORKS). */
+  network?: NetworkPolicy;
   maxBodyBytes?: number;
   /** Largest import request body (TASKPORT_MAX_IMPORT_BYTES); default 250 MiB. */
   maxImportBytes?: number;
@@ -116,7 +116,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
               secretKey: options.secretKey,
               jobs: options.jobs,
               localFilesRoot: options.localFilesRoot,
-              webhooks: options.webhooks,
+              network: options.network,
             }),
           onError({ error }) {
             if (error.code === "INTERNAL_SERVER_ERROR")
@@ -140,7 +140,7 @@ export async function createApiHandler(options: ApiHandlerOptions): Promise<ApiH
     jobs: options.jobs,
     localFilesRoot: options.localFilesRoot,
     secretKey: options.secretKey,
-    webhooks: options.webhooks,
+    network: options.network,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     maxImportBytes: options.maxImportBytes,
     asyncImportBytes: options.asyncImportBytes,

@@ -16,6 +16,7 @@ export { errorField } from "./errors";
 export type { JobSystem } from "./jobs";
 export { createJobSystem, type TaskportJobsOptions } from "./jobs/queues";
 export { importTasks } from "./services/import";
+export { type NetworkPolicy, parseNetworks } from "./services/network-policy";
 export { createToken } from "./services/token";
 export { createUserWithOrganization, ensureAdmin, verifyLogin } from "./services/user";
 export { type AppRouter, appRouter, createTRPCContext };

@@ -10,7 +10,7 @@ import { refuseCrossSiteChange } from "./auth/cross-site";
 import type { Db } from "./db/client";
 import { issuesOf, toClientError } from "./errors";
 import type { JobSystem } from "./jobs";
-import type { WebhookNetworkSettings } from "./services/webhook-network";
+import type { NetworkPolicy } from "./services/network-policy";
 
 export interface CreateContextOptions {
   db: Db;
@@ -23,8 +23,8 @@ export interface CreateContextOptions {
   jobs?: JobSystem;
   /** TASKPORT_LOCAL_FILES_ROOT: local folder storages must lie under it (unset: refused). */
   localFilesRoot?: string;
-  /** Networks webhooks may target (TASKPORT_WEBHOOK_ALLOW_NETWORKS / _DENY_NETWORKS). */
-  webhooks?: WebhookNetworkSettings;
+  /** Where webhooks and S3 storages may connect (TASKPORT_OUTBOUND_ALLOW_NETWORKS / _DENY_NETWORKS). */
+  network?: NetworkPolicy;
 }
 
 export function createTRPCContext(opts: CreateContextOptions) {
@@ -36,7 +36,7 @@ export function createTRPCContext(opts: CreateContextOptions) {
     auth,
     jobs: opts.jobs,
     localFilesRoot: opts.localFilesRoot,
-    webhooks: opts.webhooks ?? {},
+    network: opts.network ?? {},
   };
 }
 

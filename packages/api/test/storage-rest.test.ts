@@ -15,6 +15,7 @@ import { createJobSystem } from "../src/jobs/queues";
 import { createTestDatabase, type TestDatabase } from "./support/db";
 import { createTenant } from "./support/fixtures";
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3, type TestS3 } from "./support/s3";
+import { type ApiServer, startApiServer } from "./support/server";
 
 let database: TestDatabase;
 let s3: TestS3;
@@ -24,6 +25,8 @@ let server: Server;
 let base: string;
 let localRoot: string;
 const secretKey = new TextEncoder().encode("a test signing key of at least 32 bytes");
+/** s3rver listens on loopback, which storages may reach only when the server allows it. */
+const network = { allowNetworks: ["127.0.0.0/8"] };
 
 beforeAll(async () => {
   [database, s3] = await Promise.all([createTestDatabase(), startS3()]);
@@ -32,10 +35,17 @@ beforeAll(async () => {
     db: database.db,
     pollingIntervalSeconds: 0.5,
     storage: { secretKey, localFilesRoot: localRoot },
+    network,
     logError: () => {},
   });
   await jobs.start();
-  api = await createApiHandler({ db: database.db, secretKey, jobs, localFilesRoot: localRoot });
+  api = await createApiHandler({
+    db: database.db,
+    secretKey,
+    jobs,
+    localFilesRoot: localRoot,
+    network,
+  });
   server = createServer(api.handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -48,14 +58,21 @@ afterAll(async () => {
   rmSync(localRoot, { recursive: true, force: true });
 });
 
-async function call(
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+type Answer = { status: number; headers: Headers; text: string; body: any };
+
+function call(token: string, method: string, path: string, json?: unknown): Promise<Answer> {
+  return callAt(base, token, method, path, json);
+}
+
+async function callAt(
+  at: string,
   token: string,
   method: string,
   path: string,
   json?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
-): Promise<{ status: number; headers: Headers; text: string; body: any }> {
-  const response = await fetch(`${base}${path}`, {
+): Promise<Answer> {
+  const response = await fetch(`${at}${path}`, {
     method,
     redirect: "manual",
     headers: {
@@ -280,5 +297,118 @@ describe("storage API over HTTP", () => {
     expect((await call(token, "GET", "/data/local-files/?d=../../etc/passwd")).status).toBe(404);
     const stranger = await createTenant(database.db);
     expect((await call(stranger.token, "GET", url)).status).toBe(404);
+  });
+});
+
+describe("S3 endpoints and the server's network policy", () => {
+  const TEXT = '<View><Text name="text" value="$text"/></View>';
+  /** The same API on a server that allows no private network: the default. */
+  let strict: ApiServer;
+  beforeAll(async () => {
+    strict = await startApiServer({ db: database.db, secretKey, jobs });
+  });
+  afterAll(async () => {
+    await strict.close();
+  });
+
+  const s3Body = (project: number, bucket: string, endpoint: string) => ({
+    project,
+    bucket,
+    s3_endpoint: endpoint,
+    aws_access_key_id: S3_ACCESS_KEY,
+    aws_secret_access_key: S3_SECRET_KEY,
+  });
+
+  it("refuses link-local, private and (unless allowed) loopback endpoints as a 400 on s3_endpoint", async () => {
+    const { token, project } = await tenantWithProject(TEXT);
+    const bucket = await s3.createBucket();
+    const port = new URL(s3.endpoint).port;
+    const refused = [
+      ["http://169.254.169.254", "linkLocal"],
+      ["http://[::ffff:169.254.169.254]", "linkLocal"],
+      ["http://10.0.0.1:9000", "private"],
+      ["http://0.0.0.0:9000", "unspecified"],
+    ] as const;
+    for (const [endpoint, range] of refused) {
+      for (const path of ["/api/storages/s3", "/api/storages/s3/validate"]) {
+        const answer = await call(token, "POST", path, s3Body(project.id, bucket, endpoint));
+        expect(answer.status, `${path} ${endpoint}`).toBe(400);
+        expect(Object.keys(answer.body.validation_errors)).toEqual(["s3_endpoint"]);
+        expect(answer.body.validation_errors.s3_endpoint[0]).toContain(`is a ${range} address`);
+        expect(answer.body.validation_errors.s3_endpoint[0]).toContain(
+          "TASKPORT_OUTBOUND_ALLOW_NETWORKS",
+        );
+      }
+    }
+    // s3rver on loopback, by address and by name: refused where loopback is not allowed.
+    for (const endpoint of [s3.endpoint, `http://localhost:${port}`]) {
+      const answer = await callAt(
+        strict.base,
+        token,
+        "POST",
+        "/api/storages/s3",
+        s3Body(project.id, bucket, endpoint),
+      );
+      expect(answer.status, endpoint).toBe(400);
+      expect(answer.body.validation_errors.s3_endpoint[0]).toContain("is a loopback address");
+    }
+    const list = await call(token, "GET", `/api/storages/s3?project=${project.id}`);
+    expect(list.body).toEqual([]);
+  });
+
+  it("checks a changed endpoint on PATCH, and the stored one again on validate and sync", async () => {
+    const { token, project } = await tenantWithProject(TEXT);
+    const bucket = await s3.createBucket();
+    await s3.put(bucket, "a.json", JSON.stringify({ text: "a" }));
+    const created = await call(
+      token,
+      "POST",
+      "/api/storages/s3",
+      s3Body(project.id, bucket, s3.endpoint),
+    );
+    expect(created.status).toBe(201);
+    const path = `/api/storages/s3/${created.body.id}`;
+
+    const patched = await call(token, "PATCH", path, { s3_endpoint: "http://169.254.169.254" });
+    expect(patched.status).toBe(400);
+    expect(patched.body.validation_errors.s3_endpoint[0]).toContain("linkLocal");
+    expect((await call(token, "GET", path)).body.s3_endpoint).toBe(s3.endpoint);
+
+    // The stored endpoint, used again where loopback is not allowed: refused before any sync.
+    const revalidated = await callAt(strict.base, token, "POST", "/api/storages/s3/validate", {
+      id: created.body.id,
+      project: project.id,
+    });
+    expect(revalidated.status).toBe(400);
+    expect(revalidated.body.validation_errors.s3_endpoint[0]).toContain("loopback");
+    const repatched = await callAt(strict.base, token, "PATCH", path, { prefix: "" });
+    expect(repatched.status).toBe(400);
+    expect(repatched.body.validation_errors.s3_endpoint).toBeDefined();
+    const sync = await callAt(strict.base, token, "POST", `${path}/sync`);
+    expect(sync.status).toBe(400);
+    expect(sync.body.validation_errors.s3_endpoint).toBeDefined();
+    expect((await call(token, "GET", `/api/tasks/?project=${project.id}`)).body.tasks).toEqual([]);
+  });
+
+  it("refuses to stream a task's object from an endpoint the policy refuses: 400, never 500", async () => {
+    const { token, project } = await tenantWithProject(
+      '<View><Image name="image" value="$image"/></View>',
+    );
+    const bucket = await s3.createBucket();
+    await s3.put(bucket, "a.png", "pixels");
+    const created = await call(token, "POST", "/api/storages/s3", {
+      ...s3Body(project.id, bucket, s3.endpoint),
+      presign: false,
+      use_blob_urls: true,
+    });
+    expect(created.status).toBe(201);
+    await call(token, "POST", `/api/storages/s3/${created.body.id}/sync`);
+    await waitForSync(token, `/api/storages/s3/${created.body.id}`);
+    const list = await call(token, "GET", `/api/tasks/?project=${project.id}`);
+    const url: string = list.body.tasks[0].data.image;
+    expect((await call(token, "GET", url)).status).toBe(200);
+    const refused = await callAt(strict.base, token, "GET", url);
+    expect(refused.status).toBe(400);
+    expect(refused.body.validation_errors.s3_endpoint[0]).toContain("loopback");
   });
 });

@@ -12,6 +12,8 @@ import { importStorages, projects, storageLinks, storageObjects, tasks } from ".
 import { createCaller, createTRPCContext } from "../src/index";
 import type { JobSystem } from "../src/jobs";
 import { createJobSystem } from "../src/jobs/queues";
+import { PermanentJobError } from "../src/jobs/system";
+import { openSource } from "../src/services/storage-source";
 import { SYNC_TICK_QUEUE, syncTickDefinition } from "../src/services/storage-sync";
 import { createTestDatabase, type TestDatabase } from "./support/db";
 import { createTenant } from "./support/fixtures";
@@ -22,6 +24,8 @@ let s3: TestS3;
 let jobs: JobSystem;
 let localRoot: string;
 const secretKey = new Uint8Array(32).fill(7);
+/** s3rver listens on loopback, which storages may reach only when the server allows it. */
+const network = { allowNetworks: ["127.0.0.0/8"] };
 
 beforeAll(async () => {
   [database, s3] = await Promise.all([createTestDatabase(), startS3()]);
@@ -30,6 +34,7 @@ beforeAll(async () => {
     db: database.db,
     pollingIntervalSeconds: 0.5,
     storage: { secretKey, localFilesRoot: localRoot },
+    network,
     logError: () => {},
   });
   await jobs.start();
@@ -54,6 +59,7 @@ async function tenantWithProject(labelConfig = TEXT_CONFIG) {
       jobs,
       secretKey,
       localFilesRoot: localRoot,
+      network,
     }),
   );
   const project = await caller.project.create({ title: "Sync", label_config: labelConfig });
@@ -521,5 +527,29 @@ describe("local folder storages", () => {
       code: "BAD_REQUEST",
       message: expect.stringContaining("Local folder storages are disabled on this server"),
     });
+  });
+
+  it("checks an S3 endpoint against the network policy as it connects, not only when it was saved", async () => {
+    const { caller, project } = await tenantWithProject();
+    const bucket = await s3.createBucket();
+    await s3.put(bucket, key(1), JSON.stringify({ text: "one" }));
+    const created = await s3Storage(caller, project.id, bucket);
+    const [row] = await database.db
+      .select()
+      .from(importStorages)
+      .where(eq(importStorages.id, created.id));
+    const list = async (policy: { allowNetworks?: string[] }) => {
+      const keys: string[] = [];
+      const source = openSource(row as NonNullable<typeof row>, { secretKey, network: policy });
+      for await (const page of source.list(null)) keys.push(...page.objects.map((o) => o.key));
+      return keys;
+    };
+    expect(await list(network)).toEqual([key(1)]);
+    // The policy a sync runs under refuses loopback now: the listing fails for good (no retry).
+    const refused = list({});
+    await expect(refused).rejects.toBeInstanceOf(PermanentJobError);
+    await expect(refused).rejects.toThrow(/endpoint was refused: 127\.0\.0\.1 refused: .*loopback/);
+    const reader = openSource(row as NonNullable<typeof row>, { secretKey, network: {} });
+    await expect(reader.read(key(1))).rejects.toThrow(/loopback/);
   });
 });

@@ -76,8 +76,8 @@ beforeAll(async () => {
     db: database.db,
     pollingIntervalSeconds: 0.5,
     logError: () => {},
+    network: LOOPBACK,
     webhooks: {
-      ...LOOPBACK,
       retrySeconds: [0.2, 0.2, 0.2, 0.2],
       disableAfterFailures: 3,
       dispatchIntervalMs: 100,
@@ -88,7 +88,7 @@ beforeAll(async () => {
   api = await createApiHandler({
     db: database.db,
     jobs,
-    webhooks: LOOPBACK,
+    network: LOOPBACK,
     localFilesRoot: localRoot,
   });
   server = createServer(api.handle);

@@ -65,7 +65,12 @@ describe("kill -9 during a storage sync", () => {
     const { token, projectIds } = await seedTenant(database.url);
     const project = projectIds[0] as number;
     // Stale after 2 s: the restarted server takes the dead one's job over quickly.
-    const env = { DATABASE_URL: database.url, TASKPORT_JOB_STALE_SECONDS: "2" };
+    const env = {
+      DATABASE_URL: database.url,
+      TASKPORT_JOB_STALE_SECONDS: "2",
+      // s3rver listens on loopback, which storages may reach only when allowed.
+      TASKPORT_OUTBOUND_ALLOW_NETWORKS: "127.0.0.0/8",
+    };
     const first = await startTaskport(env);
     started.push(first);
 

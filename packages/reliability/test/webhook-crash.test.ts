@@ -100,7 +100,7 @@ describe("webhooks through a receiver outage and kill -9", () => {
     const env = {
       DATABASE_URL: database.url,
       TASKPORT_JOB_STALE_SECONDS: "2",
-      TASKPORT_WEBHOOK_ALLOW_NETWORKS: "127.0.0.0/8",
+      TASKPORT_OUTBOUND_ALLOW_NETWORKS: "127.0.0.0/8",
       TASKPORT_WEBHOOK_RETRY_SECONDS: Array.from({ length: 60 }, () => "0.5").join(","),
       TASKPORT_WEBHOOK_DISABLE_AFTER: "10000",
     };

@@ -1,6 +1,7 @@
 /** Everything the app reads from the environment, read once, with its defaults. */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseNetworks } from "@taskport/api";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 
@@ -39,10 +40,13 @@ export interface AppConfig {
   admin: { email: string; password: string; token: string } | undefined;
   /** TASKPORT_TRUST_PROXY: a proxy in front appends the client's address to X-Forwarded-For. */
   trustProxy: boolean;
-  /** Webhook deliveries: allowed and denied networks, timeout, retry schedule, turn-off run. */
+  /**
+   * Where webhooks and S3 storages may connect: TASKPORT_OUTBOUND_ALLOW_NETWORKS and
+   * _DENY_NETWORKS, with the older TASKPORT_WEBHOOK_ALLOW_NETWORKS and _DENY_NETWORKS added.
+   */
+  network: { allowNetworks: string[]; denyNetworks: string[] };
+  /** Webhook deliveries: timeout, retry schedule, turn-off run. */
   webhooks: {
-    allowNetworks: string[];
-    denyNetworks: string[];
     timeoutMs: number | undefined;
     retrySeconds: number[] | undefined;
     disableAfterFailures: number | undefined;
@@ -54,6 +58,13 @@ function list(value: string | undefined): string[] {
     .split(",")
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** CIDRs from the variable and its older name, checked now so a typo stops the start. */
+function networks(env: NodeJS.ProcessEnv, name: string, olderName: string): string[] {
+  const items = [...list(env[name]), ...list(env[olderName])];
+  parseNetworks(`${name} / ${olderName}`, items);
+  return items;
 }
 
 function secondsList(name: string, value: string | undefined): number[] | undefined {
@@ -131,9 +142,19 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       : undefined,
     admin: email && password && token ? { email, password, token } : undefined,
     trustProxy: flag("TASKPORT_TRUST_PROXY", env.TASKPORT_TRUST_PROXY) ?? false,
+    network: {
+      allowNetworks: networks(
+        env,
+        "TASKPORT_OUTBOUND_ALLOW_NETWORKS",
+        "TASKPORT_WEBHOOK_ALLOW_NETWORKS",
+      ),
+      denyNetworks: networks(
+        env,
+        "TASKPORT_OUTBOUND_DENY_NETWORKS",
+        "TASKPORT_WEBHOOK_DENY_NETWORKS",
+      ),
+    },
     webhooks: {
-      allowNetworks: list(env.TASKPORT_WEBHOOK_ALLOW_NETWORKS),
-      denyNetworks: list(env.TASKPORT_WEBHOOK_DENY_NETWORKS),
       timeoutMs: positiveInt("TASKPORT_WEBHOOK_TIMEOUT_MS", env.TASKPORT_WEBHOOK_TIMEOUT_MS),
       retrySeconds: secondsList(
         "TASKPORT_WEBHOOK_RETRY_SECONDS",

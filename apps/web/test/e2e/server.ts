@@ -92,7 +92,7 @@ export default async function setup(project: TestProject) {
         TASKPORT_ADMIN_TOKEN: ADMIN.token,
         TASKPORT_LOCAL_FILES_ROOT: localFilesRoot,
         // Webhook receivers of the tests listen on loopback; failures turn a webhook off fast.
-        TASKPORT_WEBHOOK_ALLOW_NETWORKS: "127.0.0.0/8",
+        TASKPORT_OUTBOUND_ALLOW_NETWORKS: "127.0.0.0/8",
         TASKPORT_WEBHOOK_RETRY_SECONDS: "0.5,0.5,0.5",
         TASKPORT_WEBHOOK_DISABLE_AFTER: "2",
       },

@@ -51,3 +51,29 @@ describe("the database settings", () => {
     );
   });
 });
+
+describe("the outbound network policy", () => {
+  it("is empty (public addresses only) when unset", () => {
+    expect(readConfig(env()).network).toEqual({ allowNetworks: [], denyNetworks: [] });
+  });
+
+  it("reads the general variables and still the older webhook ones, into one policy", () => {
+    const config = readConfig(
+      env({
+        TASKPORT_OUTBOUND_ALLOW_NETWORKS: "127.0.0.0/8, 10.1.0.0/16",
+        TASKPORT_WEBHOOK_ALLOW_NETWORKS: "::1",
+        TASKPORT_WEBHOOK_DENY_NETWORKS: "203.0.113.0/24",
+      }),
+    );
+    expect(config.network).toEqual({
+      allowNetworks: ["127.0.0.0/8", "10.1.0.0/16", "::1"],
+      denyNetworks: ["203.0.113.0/24"],
+    });
+  });
+
+  it("refuses an entry that is not an address or a CIDR, naming the variable", () => {
+    expect(() => readConfig(env({ TASKPORT_OUTBOUND_DENY_NETWORKS: "10.0.0.0/8,nope" }))).toThrow(
+      'TASKPORT_OUTBOUND_DENY_NETWORKS / TASKPORT_WEBHOOK_DENY_NETWORKS: "nope" is not an address or a CIDR',
+    );
+  });
+});

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "../db/client";
 import { importDefinition } from "../services/import-job";
+import type { NetworkPolicy } from "../services/network-policy";
 import { type SyncSettings, syncDefinition, syncTickDefinition } from "../services/storage-sync";
 import { type UploadSettings, uploadSettingsOf } from "../services/uploads";
 import {
@@ -23,9 +24,11 @@ export interface TaskportJobsOptions {
   pollingIntervalSeconds?: number;
   logError?: (id: string, error: unknown) => void;
   /** What storage syncs need: the server's secret key, TASKPORT_LOCAL_FILES_ROOT. */
-  storage?: SyncSettings;
-  /** Webhook deliveries: allowed networks, timeout, retry schedule, when to turn one off. */
-  webhooks?: WebhookDeliverySettings;
+  storage?: Omit<SyncSettings, "network">;
+  /** Webhook deliveries: timeout, retry schedule, when to turn one off. */
+  webhooks?: Omit<WebhookDeliverySettings, keyof NetworkPolicy>;
+  /** Where webhooks and S3 storages may connect (TASKPORT_OUTBOUND_ALLOW_NETWORKS / _DENY_NETWORKS). */
+  network?: NetworkPolicy;
   /** Asynchronous imports read their files from the media folder (TASKPORT_MEDIA_DIR). */
   uploads?: Partial<UploadSettings>;
 }
@@ -34,15 +37,17 @@ export function createJobSystem(options: TaskportJobsOptions): JobSystem {
   const system = new JobSystem(options);
   const logError =
     options.logError ?? ((id, error) => console.error(`[taskport] job error ${id}:`, error));
-  system.define(syncDefinition(options.db, options.storage ?? {}));
+  const network = options.network ?? {};
+  const webhooks = { ...options.webhooks, ...network };
+  system.define(syncDefinition(options.db, { ...options.storage, network }));
   system.define(syncTickDefinition(options.db, () => system));
   system.define(importDefinition(options.db, uploadSettingsOf(options.uploads)));
-  system.define(deliveryDefinition(options.db, options.webhooks ?? {}));
+  system.define(deliveryDefinition(options.db, webhooks));
   system.attach(
     webhookDispatcher(
       options.db,
       () => system,
-      options.webhooks ?? {},
+      webhooks,
       (_id, error) => logError(randomUUID(), error),
     ),
   );

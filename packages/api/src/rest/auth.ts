@@ -8,8 +8,8 @@ import { type Actor, resolveActor } from "../auth/actor";
 import { refuseCrossSiteChange } from "../auth/cross-site";
 import type { Db } from "../db/client";
 import type { JobSystem } from "../jobs";
+import type { NetworkPolicy } from "../services/network-policy";
 import { type UploadSettings, uploadSettingsOf } from "../services/uploads";
-import type { WebhookNetworkSettings } from "../services/webhook-network";
 
 export interface RestOptions {
   db: Db;
@@ -19,8 +19,8 @@ export interface RestOptions {
   localFilesRoot?: string;
   /** Signs personal access tokens and their access JWTs. */
   secretKey?: Uint8Array;
-  /** Networks webhooks may target (TASKPORT_WEBHOOK_ALLOW_NETWORKS / _DENY_NETWORKS). */
-  webhooks?: WebhookNetworkSettings;
+  /** Where webhooks and S3 storages may connect (TASKPORT_OUTBOUND_ALLOW_NETWORKS / _DENY_NETWORKS). */
+  network?: NetworkPolicy;
   maxBodyBytes: number;
   /** Largest body of POST /api/projects/{id}/import (default 250 MiB, see rest/import.ts). */
   maxImportBytes?: number;

@@ -74,6 +74,7 @@ const TITLES: Record<StorageType, string> = {
 const settingsOf = (options: RestOptions): StorageSettings => ({
   secretKey: options.secretKey,
   localFilesRoot: options.localFilesRoot,
+  network: options.network,
 });
 
 /** Headers for media served from Taskport's origin: never run as a page of the app. */
@@ -282,7 +283,7 @@ export const storageRoutes: RestRoute[] = [
     handler: async ({ db, actor, params, query, reply, options }) =>
       sendMedia(
         reply,
-        await openTaskMedia(db, options.secretKey, actor, params.id, String(query.fileuri)),
+        await openTaskMedia(db, settingsOf(options), actor, params.id, String(query.fileuri)),
       ),
   }),
   route({

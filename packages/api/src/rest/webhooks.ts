@@ -66,7 +66,7 @@ export const webhookRoutes: RestRoute[] = [
     success: { status: 201, description: "The webhook and its secret.", schema: WebhookSecretOut },
     errors: [400, 401, 404, 415],
     handler: ({ db, actor, body, options }) =>
-      createWebhook(db, options.webhooks ?? {}, actor, body),
+      createWebhook(db, options.network ?? {}, actor, body),
   }),
   route({
     method: "GET",
@@ -108,7 +108,7 @@ export const webhookRoutes: RestRoute[] = [
     success: { status: 200, description: "The webhook.", schema: WebhookOut },
     errors: [400, 401, 404, 415],
     handler: ({ db, actor, params, body, options }) =>
-      updateWebhook(db, options.webhooks ?? {}, actor, { ...body, id: params.id }),
+      updateWebhook(db, options.network ?? {}, actor, { ...body, id: params.id }),
   }),
   route({
     method: "PATCH",
@@ -120,7 +120,7 @@ export const webhookRoutes: RestRoute[] = [
     success: { status: 200, description: "The webhook.", schema: WebhookOut },
     errors: [400, 401, 404, 415],
     handler: ({ db, actor, params, body, options }) =>
-      updateWebhook(db, options.webhooks ?? {}, actor, { ...body, id: params.id }),
+      updateWebhook(db, options.network ?? {}, actor, { ...body, id: params.id }),
   }),
   route({
     method: "DELETE",

@@ -22,6 +22,7 @@ import { type Context, protectedProcedure } from "../trpc";
 const settingsOf = (ctx: Context): StorageSettings => ({
   secretKey: ctx.auth.secretKey,
   localFilesRoot: ctx.localFilesRoot,
+  network: ctx.network,
 });
 
 export const storageRouter = {

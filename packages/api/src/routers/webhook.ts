@@ -23,7 +23,7 @@ import { protectedProcedure } from "../trpc";
 export const webhookRouter = {
   create: protectedProcedure
     .input(WebhookCreateInput)
-    .mutation(({ ctx, input }) => createWebhook(ctx.db, ctx.webhooks, ctx.actor, input)),
+    .mutation(({ ctx, input }) => createWebhook(ctx.db, ctx.network, ctx.actor, input)),
   list: protectedProcedure
     .input(WebhookListInput)
     .query(({ ctx, input }) => listWebhooks(ctx.db, ctx.actor, input.project)),
@@ -32,7 +32,7 @@ export const webhookRouter = {
     .query(({ ctx, input }) => getWebhook(ctx.db, ctx.actor, input.id)),
   update: protectedProcedure
     .input(WebhookUpdateInput)
-    .mutation(({ ctx, input }) => updateWebhook(ctx.db, ctx.webhooks, ctx.actor, input)),
+    .mutation(({ ctx, input }) => updateWebhook(ctx.db, ctx.network, ctx.actor, input)),
   delete: protectedProcedure.input(WebhookByIdInput).mutation(async ({ ctx, input }) => {
     await deleteWebhook(ctx.db, ctx.actor, input.id);
     return { id: input.id };

@@ -2,10 +2,12 @@
  * Where a storage's objects come from: an S3-compatible bucket (through @aws-sdk/client-s3
  * only) or a folder under TASKPORT_LOCAL_FILES_ROOT. Both list keys in byte order (S3's own
  * order, UTF-8 binary), a page at a time, from after a given key, so that a sync can resume
- * where it stopped and walk its stored keys beside the listing.
+ * where it stopped and walk its stored keys beside the listing. An S3 client connects only where
+ * the server's network policy allows (services/network-policy.ts), checked as it connects.
  */
 import { createReadStream } from "node:fs";
 import { opendir, realpath, stat } from "node:fs/promises";
+import { isIP } from "node:net";
 import { relative, resolve, sep } from "node:path";
 import {
   GetObjectCommand,
@@ -19,6 +21,7 @@ import { TRPCError } from "@trpc/server";
 import type { importStorages } from "../db/schema";
 import { validationError } from "../errors";
 import { PermanentJobError } from "../jobs/system";
+import { guardedLookup, type NetworkPolicy, resolveTarget, TargetRefused } from "./network-policy";
 import { decryptCredentials } from "./storage-crypto";
 
 export type StorageRow = typeof importStorages.$inferSelect;
@@ -52,6 +55,8 @@ export interface SourceOptions {
   secretKey?: Uint8Array;
   /** TASKPORT_LOCAL_FILES_ROOT: local storages must live under it; unset, they are refused. */
   localFilesRoot?: string;
+  /** Where S3 endpoints may be (TASKPORT_OUTBOUND_ALLOW_NETWORKS / _DENY_NETWORKS). */
+  network?: NetworkPolicy;
   pageSize?: number;
 }
 
@@ -87,10 +92,27 @@ export function openSource(storage: StorageRow, options: SourceOptions): Storage
 
 // --- S3 -------------------------------------------------------------------------------------
 
-export function s3ClientFor(storage: StorageRow, secretKey: Uint8Array | undefined): S3Client {
+/** What a user is told when the policy refuses the endpoint's address. */
+export function endpointRefused(error: TargetRefused): TRPCError {
+  return validationError({
+    s3_endpoint: [
+      `The server may not connect to this endpoint (${error.message}). Its administrator can allow the network with TASKPORT_OUTBOUND_ALLOW_NETWORKS.`,
+    ],
+  });
+}
+
+export function s3ClientFor(
+  storage: StorageRow,
+  secretKey: Uint8Array | undefined,
+  network: NetworkPolicy = {},
+): S3Client {
   const credentials =
     storage.credentials && secretKey ? decryptCredentials(secretKey, storage.credentials) : {};
-  return new S3Client({
+  // Host names are checked by the sockets' resolver as they connect (so a name that resolves
+  // elsewhere later is refused then); an address literal never reaches a resolver, so each
+  // request's host is checked here first.
+  const lookup = guardedLookup(network);
+  const client = new S3Client({
     region: storage.regionName || "us-east-1",
     endpoint: storage.s3Endpoint || undefined,
     // MinIO, s3rver and most S3-compatible servers serve buckets as paths, not subdomains.
@@ -107,8 +129,22 @@ export function s3ClientFor(storage: StorageRow, secretKey: Uint8Array | undefin
     // checksum headers.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    requestHandler: {
+      connectionTimeout: 10_000,
+      requestTimeout: 120_000,
+      httpAgent: { keepAlive: true, lookup },
+      httpsAgent: { keepAlive: true, lookup },
+    },
   });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const hostname = (args.request as { hostname?: string }).hostname ?? "";
+      if (isIP(hostname.replace(/^\[|\]$/g, ""))) await resolveTarget(hostname, network);
+      return next(args);
+    },
+    { step: "finalizeRequest", name: "networkPolicy" },
+  );
+  return client;
 }
 
 function s3Prefix(storage: StorageRow): { prefix?: string; delimiter?: string } {
@@ -121,6 +157,7 @@ function s3Prefix(storage: StorageRow): { prefix?: string; delimiter?: string } 
 
 function s3Error(storage: StorageRow, error: unknown): Error {
   const bucket = storage.bucket ?? "";
+  if (error instanceof TargetRefused) return endpointRefused(error);
   if (error instanceof S3ServiceException) {
     const status = error.$metadata.httpStatusCode;
     if (status === 403 || error.name === "SignatureDoesNotMatch" || error.name === "AccessDenied")
@@ -134,7 +171,7 @@ function s3Error(storage: StorageRow, error: unknown): Error {
 }
 
 function s3Source(storage: StorageRow, options: SourceOptions): StorageSource {
-  const client = s3ClientFor(storage, options.secretKey);
+  const client = s3ClientFor(storage, options.secretKey, options.network);
   const bucket = storage.bucket ?? "";
   const { prefix, delimiter } = s3Prefix(storage);
   const matches = keyFilter(storage.regexFilter);
@@ -143,16 +180,23 @@ function s3Source(storage: StorageRow, options: SourceOptions): StorageSource {
       let token: string | undefined;
       let previous = startAfter;
       do {
-        const page = await client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: prefix,
-            Delimiter: delimiter,
-            MaxKeys: options.pageSize ?? 1000,
-            ContinuationToken: token,
-            StartAfter: token ? undefined : (startAfter ?? undefined),
-          }),
-        );
+        const page = await client
+          .send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix,
+              Delimiter: delimiter,
+              MaxKeys: options.pageSize ?? 1000,
+              ContinuationToken: token,
+              StartAfter: token ? undefined : (startAfter ?? undefined),
+            }),
+          )
+          .catch((error: unknown) => {
+            // Retrying cannot help until the endpoint or the policy changes.
+            if (error instanceof TargetRefused)
+              throw new PermanentJobError(`The storage's endpoint was refused: ${error.message}`);
+            throw error;
+          });
         const contents = page.Contents ?? [];
         const objects: ListedObject[] = [];
         for (const item of contents) {

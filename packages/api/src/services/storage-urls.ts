@@ -16,7 +16,8 @@ import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { importStorages, projects, tasks } from "../db/schema";
 import { notFound, validationError } from "../errors";
-import { presignedUrl, s3ClientFor } from "./storage-source";
+import { TargetRefused } from "./network-policy";
+import { endpointRefused, presignedUrl, type SourceOptions, s3ClientFor } from "./storage-source";
 
 const S3_URI = /^s3:\/\/([^/]+)\/(.+)$/;
 
@@ -77,7 +78,7 @@ const MEDIA_NOT_FOUND = "Not found.";
  */
 export async function openTaskMedia(
   db: Db,
-  secretKey: Uint8Array | undefined,
+  settings: Pick<SourceOptions, "secretKey" | "network">,
   actor: Actor,
   taskId: number,
   fileuri: string,
@@ -101,10 +102,14 @@ export async function openTaskMedia(
     .where(and(eq(tasks.id, taskId), eq(projects.organizationId, actor.organizationId)))
     .limit(1);
   if (!found) throw notFound(MEDIA_NOT_FOUND);
-  const client = s3ClientFor(found.storage, secretKey);
+  const client = s3ClientFor(found.storage, settings.secretKey, settings.network);
   if (found.storage.presign)
     return { kind: "redirect", url: await presignedUrl(client, found.storage, key) };
-  const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const object = await client
+    .send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+    .catch((error: unknown) => {
+      throw error instanceof TargetRefused ? endpointRefused(error) : error;
+    });
   if (!object.Body) throw notFound(MEDIA_NOT_FOUND);
   return {
     kind: "body",

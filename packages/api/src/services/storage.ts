@@ -20,6 +20,7 @@ import { importStorages, jobs, projects } from "../db/schema";
 import { notFound, validationError } from "../errors";
 import type { JobRow, JobSystem } from "../jobs/system";
 import { requireJobs } from "./job";
+import type { NetworkPolicy } from "./network-policy";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { encryptCredentials, type StorageCredentials } from "./storage-crypto";
 import { openSource, regexFilterError, type StorageRow } from "./storage-source";
@@ -30,6 +31,8 @@ export interface StorageSettings {
   secretKey?: Uint8Array;
   /** TASKPORT_LOCAL_FILES_ROOT. */
   localFilesRoot?: string;
+  /** Where S3 endpoints may be (TASKPORT_OUTBOUND_ALLOW_NETWORKS / _DENY_NETWORKS). */
+  network?: NetworkPolicy;
 }
 
 type S3Input = z.output<typeof import("@taskport/schema").S3StorageCreateInput>;

@@ -20,15 +20,15 @@ import { Webhook as Signer } from "standardwebhooks";
 import type { Db } from "../db/client";
 import { webhookEvents, webhooks } from "../db/schema";
 import type { JobDefinition, JobSystem } from "../jobs/system";
+import { type NetworkPolicy, resolveTarget, TargetRefused } from "./network-policy";
 import { invalidateWebhookCache, onWebhookEvents, withProject } from "./webhook-events";
-import { resolveTarget, TargetRefused, type WebhookNetworkSettings } from "./webhook-network";
 
 export const DELIVERY_QUEUE = "webhook-delivery";
 
 /** Seconds before each retry: about four days in all, as the README documents. */
 export const DEFAULT_RETRY_SECONDS = [5, 300, 1800, 3 * 3600, 86400, 86400, 86400, 86400];
 
-export interface WebhookDeliverySettings extends WebhookNetworkSettings {
+export interface WebhookDeliverySettings extends NetworkPolicy {
   /** Per-request limit (TASKPORT_WEBHOOK_TIMEOUT_MS, default 10 s). */
   timeoutMs?: number;
   /** Bytes of an answer read at most (default 64 KiB); the rest is not waited for. */

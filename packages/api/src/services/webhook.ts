@@ -19,9 +19,9 @@ import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { webhookEvents, webhooks } from "../db/schema";
 import { notFound, validationError } from "../errors";
+import { type NetworkPolicy, resolveTarget, TargetRefused } from "./network-policy";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { CACHE_MS, invalidateWebhookCache } from "./webhook-events";
-import { resolveTarget, TargetRefused, type WebhookNetworkSettings } from "./webhook-network";
 
 type WebhookRow = typeof webhooks.$inferSelect;
 type EventRow = typeof webhookEvents.$inferSelect;
@@ -85,7 +85,7 @@ export function webhookInfo(organizationOnly?: boolean): WebhookInfo {
 }
 
 /** Refuses a URL whose host is a literal or resolvable address outside the allowed networks. */
-async function checkUrl(url: string, network: WebhookNetworkSettings): Promise<void> {
+async function checkUrl(url: string, network: NetworkPolicy): Promise<void> {
   const { hostname } = new URL(url);
   try {
     await resolveTarget(hostname, network);
@@ -119,7 +119,7 @@ async function findWebhook(db: Db, actor: Actor, id: number): Promise<WebhookRow
 
 export async function createWebhook(
   db: Db,
-  network: WebhookNetworkSettings,
+  network: NetworkPolicy,
   actor: Actor,
   input: WebhookCreateInput,
 ): Promise<WebhookWithSecret> {
@@ -168,7 +168,7 @@ export async function getWebhook(db: Db, actor: Actor, id: number): Promise<Webh
 /** PATCH (and PUT, with every field): `project` stays; turning a webhook on clears its failures. */
 export async function updateWebhook(
   db: Db,
-  network: WebhookNetworkSettings,
+  network: NetworkPolicy,
   actor: Actor,
   input: WebhookUpdateInput,
 ): Promise<Webhook> {
