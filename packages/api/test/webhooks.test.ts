@@ -310,7 +310,8 @@ describe("deliveries", () => {
     ]);
     const [created, updated, deleted, imported] = receiver.received as Received[];
     expect(created?.json.tasks.map((t: { id: number }) => t.id)).toEqual([task.body.id]);
-    expect(created?.json.tasks[0]).toMatchObject({ data: { text: "one" }, project: projectId });
+    // The task as the API answered its create: one serializer for both, dates included.
+    expect(created?.json.tasks).toEqual([task.body]);
     expect(created?.json.project).toMatchObject({ id: projectId });
     expect(updated?.json.project).toMatchObject({ id: projectId, title: "Renamed" });
     expect(deleted?.json.tasks).toEqual([{ id: task.body.id }]);
@@ -436,6 +437,41 @@ describe("deliveries", () => {
     await until("a redelivered", () => receiver.received.length >= 5);
     expect(receiver.received[4]?.headers["webhook-id"]).toBe(failedA.message_id);
     expect(receiver.received[4]?.json.tasks[0].data.text).toBe("a");
+  });
+
+  it("reports concurrent creates, batched over projects, once each and only where a webhook listens", async () => {
+    const { token, projectId } = await setup({
+      send_for_all_actions: false,
+      actions: ["TASKS_CREATED"],
+    });
+    const quiet = await call(token, "POST", "/api/projects/", {
+      title: "No hooks",
+      label_config: '<View><Text name="text" value="$text"/></View>',
+    });
+    // Concurrent creates are group-committed: batches hold both projects' rows, and more than
+    // WEBHOOK_BATCH_SIZE of them at once.
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        call(token, "POST", "/api/tasks/", {
+          project: i % 3 === 0 ? quiet.body.id : projectId,
+          data: { text: `t${i}` },
+        }),
+      ),
+    );
+    for (const answer of answers) expect(answer.status).toBe(201);
+    const hooked = answers.filter((a) => a.body.project === projectId).map((a) => a.body);
+    await until("every hooked task", () =>
+      receiver.received.flatMap((r) => r.json.tasks).length >= hooked.length ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const sent = receiver.received.flatMap((r) => {
+      expect(r.json.action).toBe("TASKS_CREATED");
+      expect(r.json.project.id).toBe(projectId);
+      expect(r.json.tasks.length).toBeLessThanOrEqual(100);
+      return r.json.tasks;
+    });
+    const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
+    expect(sent.sort(byId)).toEqual(hooked.sort(byId));
   });
 
   it("batches the TASKS_CREATED of a 10,000-task import, every task exactly once", async () => {

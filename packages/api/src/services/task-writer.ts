@@ -25,7 +25,7 @@ import type { Db } from "../db/client";
 import { type InsertExpressions, selectList } from "../db/insert-select";
 import { prepared } from "../db/prepared";
 import { tasks } from "../db/schema";
-import { withTasksCreated } from "./webhook-events";
+import { eventsWritten, tasksCreatedEvents, tasksCreatedWanted } from "./webhook-events";
 
 export type TaskRow = typeof tasks.$inferSelect;
 
@@ -176,9 +176,15 @@ export function taskColumns(
  * project's rows from its counter in arrival order. One statement is one round trip and its
  * own transaction (or part of the caller's), where BEGIN, UPDATE, INSERT and COMMIT were four,
  * each waiting its turn in a busy event loop.
+ *
+ * `withEvents`: the variant for batches into projects that some webhook may want TASKS_CREATED
+ * of. Its INSERT is a CTE (`written`) and a second one writes the events of those rows
+ * (webhook-events.ts), so the events cost no round trip, no payload built here and no
+ * transaction held open across round trips with the projects' row locks taken.
  */
-function batchStatement(db: Db) {
-  return prepared(db, "insert_task_batch", (d) => {
+function batchStatement(db: Db, withEvents: boolean) {
+  const name = withEvents ? "insert_task_batch_events" : "insert_task_batch";
+  return prepared(db, name, (d) => {
     const items = d.$with("items", { projectId: sql<number>`project_id` }).as(
       sql`select (r.item->>0)::int as project_id, r.item->1 as data, r.item->2 as meta,
             (r.item->>3)::int as overlap, (r.item->>4)::int as created_by,
@@ -200,44 +206,53 @@ function batchStatement(db: Db) {
           where p.id = w.project_id and md5(p.label_config) = w.config_hash
           returning p.id, p.last_inner_id - w.n as first, p.maximum_annotations`,
     );
+    const rows = sql`select ${taskColumns({
+      projectId: sql`i.project_id`,
+      innerId: sql`c.first + row_number() over (partition by i.project_id order by i.ord)`,
+      data: sql`i.data`,
+      meta: sql`i.meta`,
+      overlap: sql`coalesce(i.overlap, c.maximum_annotations)`,
+      createdBy: sql`i.created_by`,
+    })}
+      from items i join counter c on c.id = i.project_id`;
+    if (!withEvents)
+      return d
+        .with(items, wanted, locked, counter)
+        .insert(tasks)
+        .select(rows)
+        .returning()
+        .prepare(name);
+    const written = d.$with("written").as(d.insert(tasks).select(rows).returning());
+    const events = d.$with("events", {}).as(tasksCreatedEvents(sql`written`));
     return d
-      .with(items, wanted, locked, counter)
-      .insert(tasks)
-      .select(
-        sql`select ${taskColumns({
-          projectId: sql`i.project_id`,
-          innerId: sql`c.first + row_number() over (partition by i.project_id order by i.ord)`,
-          data: sql`i.data`,
-          meta: sql`i.meta`,
-          overlap: sql`coalesce(i.overlap, c.maximum_annotations)`,
-          createdBy: sql`i.created_by`,
-        })}
-        from items i join counter c on c.id = i.project_id`,
-      )
-      .returning()
-      .prepare("insert_task_batch");
+      .with(items, wanted, locked, counter, written, events)
+      .select()
+      .from(written)
+      .prepare(name);
   });
 }
 
 /**
- * Writes `values` in one statement. Returns each one's row, in order, or null where its
- * project is gone or no longer has the label config it was checked against.
+ * Writes `values` in one statement, with the TASKS_CREATED events of the webhooks that want
+ * them. Returns each one's row, in order, or null where its project is gone or no longer has
+ * the label config it was checked against.
  */
-function writeBatch(db: Db, values: NewTask[]): Promise<(TaskRow | null)[]> {
-  // With the TASKS_CREATED events of webhooks that want them, in the same transaction.
-  return withTasksCreated(
-    db,
-    [...new Set(values.map((v) => v.projectId))],
-    (tx) => insertBatch(tx, values),
-    (rows) => rows.filter((row): row is TaskRow => row !== null),
-  );
+async function writeBatch(db: Db, values: NewTask[]): Promise<(TaskRow | null)[]> {
+  const withEvents = await tasksCreatedWanted(db, new Set(values.map((v) => v.projectId)));
+  const rows = await insertBatch(db, values, withEvents);
+  if (withEvents) eventsWritten();
+  return rows;
 }
 
-async function insertBatch(db: Db, values: NewTask[]): Promise<(TaskRow | null)[]> {
+async function insertBatch(
+  db: Db,
+  values: NewTask[],
+  withEvents: boolean,
+): Promise<(TaskRow | null)[]> {
   const items = JSON.stringify(
     values.map((v) => [v.projectId, v.data, v.meta, v.overlap, v.createdBy, v.configHash]),
   );
-  const rows = await batchStatement(db).execute({ items });
+  const rows: TaskRow[] = await batchStatement(db, withEvents).execute({ items });
   // Matched by project and inner_id, not by position: RETURNING's order is not a promise of
   // SQL. A project's rows are numbered from its first in the order they were given.
   const byKey = new Map<string, TaskRow>();

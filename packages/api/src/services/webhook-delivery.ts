@@ -21,7 +21,7 @@ import type { Db } from "../db/client";
 import { webhookEvents, webhooks } from "../db/schema";
 import type { JobDefinition, JobSystem } from "../jobs/system";
 import { type NetworkPolicy, resolveTarget, TargetRefused } from "./network-policy";
-import { invalidateWebhookCache, onWebhookEvents, withProject } from "./webhook-events";
+import { invalidateWebhookCache, onWebhookEvents, sentPayload } from "./webhook-events";
 
 export const DELIVERY_QUEUE = "webhook-delivery";
 
@@ -230,7 +230,7 @@ export function deliveryDefinition(
           .limit(1);
         if (!event || event.nextAttemptAt.getTime() > Date.now()) return;
         const body = JSON.stringify(
-          webhook.sendPayload ? await withProject(db, event.payload) : { action: event.action },
+          webhook.sendPayload ? await sentPayload(db, event.payload) : { action: event.action },
         );
         const outcome = await sendWebhook(
           webhook,

@@ -11,7 +11,8 @@
  * answer, in any process, sees it.
  */
 import { WEBHOOK_ACTION_INFO, type WebhookAction } from "@taskport/schema";
-import { eq, sql } from "drizzle-orm";
+import { eq, getTableColumns, type SQL, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../db/client";
 import { projects, tasks, webhooks } from "../db/schema";
 import { transactionDb } from "../db/transaction";
@@ -55,9 +56,20 @@ function nudge(): void {
 
 function scopeCondition(scope: WebhookScope) {
   return "projectId" in scope
-    ? sql`webhooks.organization_id = (select organization_id from projects where id = ${scope.projectId})
-          and (webhooks.project_id is null or webhooks.project_id = ${scope.projectId})`
+    ? projectCondition(sql`${scope.projectId}`)
     : sql`webhooks.organization_id = ${scope.organizationId} and webhooks.project_id is null`;
+}
+
+/** The webhooks of the project `projectId` (an SQL expression): its own and its organization's. */
+function projectCondition(projectId: SQL) {
+  return sql`webhooks.organization_id = (select organization_id from projects where id = ${projectId})
+    and (webhooks.project_id is null or webhooks.project_id = ${projectId})`;
+}
+
+/** The active webhooks (of the scope the caller adds) that want `action`. */
+function wantsCondition(action: WebhookAction) {
+  return sql`webhooks.is_active
+    and (webhooks.send_for_all_actions or ${action} = any(webhooks.actions))`;
 }
 
 async function load(db: Db, scope: WebhookScope): Promise<Wanted> {
@@ -106,9 +118,7 @@ async function insertEvents(
   await tx.execute(sql`insert into webhook_events (webhook_id, action, payload)
     select webhooks.id, ${action}, p.value
     from webhooks, jsonb_array_elements(${bodies}::jsonb) with ordinality as p(value, ord)
-    where webhooks.is_active
-      and (webhooks.send_for_all_actions or ${action} = any(webhooks.actions))
-      and ${scopeCondition(scope)}
+    where ${wantsCondition(action)} and ${scopeCondition(scope)}
     order by webhooks.id, p.ord`);
   nudge();
 }
@@ -154,7 +164,7 @@ export async function withWebhookEvents<R>(
  * project serializer, counters included): computing it on the write path would cost every
  * batch of creates a scan of the project.
  */
-export async function withProject(
+async function withProject(
   db: Db,
   payload: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
@@ -175,6 +185,22 @@ export async function withProject(
 
 const sentProjects = new Map<number, { at: number; value: unknown }>();
 
+/**
+ * An event's payload as it is sent: the task rows of a TASKS_CREATED event serialized by
+ * toTask, and the project attached (withProject).
+ */
+export function sentPayload(
+  db: Db,
+  payload: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const listed = payload.tasks;
+  if (!Array.isArray(listed) || !listed.some(isStoredTaskRow)) return withProject(db, payload);
+  const serialized = listed.map((task) =>
+    isStoredTaskRow(task) ? toTask(taskRowFromJson(task)) : task,
+  );
+  return withProject(db, { ...payload, tasks: serialized });
+}
+
 /** The project as webhook payloads carry it (Label Studio's project serializer). */
 export async function projectPayload(tx: Db, projectId: number): Promise<unknown> {
   const [row] = await tx
@@ -191,64 +217,89 @@ export function batches<T>(items: T[], size = WEBHOOK_BATCH_SIZE): T[][] {
   return out;
 }
 
-/** TASKS_CREATED of created task rows: `{tasks, project}`, at most WEBHOOK_BATCH_SIZE tasks each. */
-export function tasksCreatedPayloads(
-  projectId: number,
-  rows: TaskRow[],
-): Record<string, unknown>[] {
-  // The project is attached when the event is sent (withProject), off the write path.
-  return batches(rows).map((batch) => ({ tasks: batch.map(toTask), project: { id: projectId } }));
+/*
+ * TASKS_CREATED events keep their tasks as the rows were written: each a JSON object keyed by
+ * the task row's properties (`innerId`, `createdAt`, ...), turned back into a row and serialized
+ * by toTask when the event is sent (sentPayload). So the task's wire format has one definition,
+ * and the events are built in SQL by the statement that writes the rows (services/task-writer.ts),
+ * in one round trip and atomic with them, with no payload built on the write path.
+ */
+
+/** The rows an event is built from, under this name (a CTE or an aliased subquery). */
+const written = alias(tasks, "written");
+
+const writtenRowJson = sql`jsonb_build_object(${sql.join(
+  Object.entries(getTableColumns(written)).map(
+    ([key, column]) => sql`${sql.raw(`'${key}'`)}::text, ${column}`,
+  ),
+  sql`, `,
+)})`;
+
+/** A stored task row; a serialized task (older events) has `inner_id` instead. */
+function isStoredTaskRow(task: unknown): task is Record<string, unknown> {
+  return typeof task === "object" && task !== null && "innerId" in task;
+}
+
+const taskRowColumns = Object.entries(getTableColumns(tasks));
+
+function taskRowFromJson(json: Record<string, unknown>): TaskRow {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of taskRowColumns) {
+    const value = json[key] ?? null;
+    // JSON columns hold their values as they are; the others arrive as the driver's text
+    // would (timestamps as ISO strings), which the column maps as it maps a query's result.
+    row[key] =
+      value === null || column.dataType === "json" ? value : column.mapFromDriverValue(value);
+  }
+  return row as TaskRow;
 }
 
 /**
- * The group-committed create (services/task-writer.ts), whose batch may span projects: its
- * rows and their events together, per project. `rowsOf` reads the written rows from the result.
+ * The INSERT of the TASKS_CREATED events of the rows of `source` (named `written`): per project,
+ * one event per WEBHOOK_BATCH_SIZE rows in inner_id order (`{action, tasks, project: {id}}`), for
+ * every active webhook of the project that wants them.
  */
-export async function withTasksCreated<R>(
-  db: Db,
-  projectIds: readonly number[],
-  write: (db: Db) => Promise<R>,
-  rowsOf: (result: R) => TaskRow[],
-): Promise<R> {
-  const wanting: number[] = [];
+export function tasksCreatedEvents(source: SQL): SQL {
+  const action: WebhookAction = "TASKS_CREATED";
+  return sql`insert into webhook_events (webhook_id, action, payload)
+    select webhooks.id, ${action}, jsonb_build_object('action', ${action}::text, 'tasks', b.rows,
+      'project', jsonb_build_object('id', b.project_id))
+    from (select c.project_id, c.chunk, jsonb_agg(c.row order by c.inner_id) as rows
+          from (select ${written.projectId} as project_id, ${written.innerId} as inner_id,
+                  (row_number() over (partition by ${written.projectId} order by ${written.innerId}) - 1)
+                    / ${sql.raw(String(WEBHOOK_BATCH_SIZE))} as chunk,
+                  ${writtenRowJson} as row
+                from ${source}) c
+          group by c.project_id, c.chunk) b, webhooks
+    where ${wantsCondition(action)} and ${projectCondition(sql`b.project_id`)}
+    order by webhooks.id, b.project_id, b.chunk`;
+}
+
+/** Whether some active webhook may want TASKS_CREATED of one of `projectIds` (cached). */
+export async function tasksCreatedWanted(db: Db, projectIds: Iterable<number>): Promise<boolean> {
   for (const projectId of projectIds)
-    if (await webhooksWant(db, { projectId }, "TASKS_CREATED")) wanting.push(projectId);
-  if (wanting.length === 0) return write(db);
-  return db.transaction(async (t) => {
-    const tx = transactionDb(t, db);
-    const result = await write(tx);
-    const rows = rowsOf(result);
-    for (const projectId of wanting) {
-      const created = rows.filter((row) => row.projectId === projectId);
-      if (created.length === 0) continue;
-      await insertEvents(
-        tx,
-        { projectId },
-        "TASKS_CREATED",
-        tasksCreatedPayloads(projectId, created),
-      );
-    }
-    return result;
-  });
+    if (await webhooksWant(db, { projectId }, "TASKS_CREATED")) return true;
+  return false;
+}
+
+/** Called after a statement wrote events of its own (tasksCreatedEvents), once it committed. */
+export function eventsWritten(): void {
+  nudge();
 }
 
 /** An import's batch (inner_ids `first`..`last`), in the import's transaction. */
-export function emitTasksImported(
+export async function emitTasksImported(
   tx: Db,
   projectId: number,
   first: number,
   last: number,
 ): Promise<void> {
-  return emitWebhookEvent(tx, { projectId }, "TASKS_CREATED", async (t) => {
-    const rows = await t
-      .select()
-      .from(tasks)
-      .where(
-        sql`${tasks.projectId} = ${projectId} and ${tasks.innerId} between ${first} and ${last}`,
-      )
-      .orderBy(tasks.innerId);
-    return tasksCreatedPayloads(projectId, rows);
-  });
+  if (!(await webhooksWant(tx, { projectId }, "TASKS_CREATED"))) return;
+  await tx.execute(
+    tasksCreatedEvents(sql`(select * from ${tasks}
+      where ${tasks.projectId} = ${projectId} and ${tasks.innerId} between ${first} and ${last}) as written`),
+  );
+  nudge();
 }
 
 export function isOrganizationOnly(action: WebhookAction): boolean {
