@@ -205,6 +205,26 @@ describe("task.import", () => {
     expect((await projectTasks()).map((r) => r.innerId)).toEqual([1, 2, 3, 4]);
   });
 
+  it("keeps every character of data and meta: backslashes, \\N, tabs, newlines, quotes, unicode", async () => {
+    const texts = [
+      "back\\slash \\\\ double \\N \\t \\n",
+      "tab\there, newline\nthere, return\rthere",
+      'quotes " and \\" and \\\\"',
+      "\\N",
+      "unicode é 😀 \u2028 \u00a0 \u001f",
+      "",
+    ];
+    const items = texts.map((text, i) => ({
+      data: { text, nested: { [`key\\${i}\t`]: [text, i, null, true] } },
+      meta: { note: text },
+    }));
+    await tenant.caller.task.import({ project: projectId, items });
+    const rows = await projectTasks();
+    expect(rows.map((r) => ({ data: r.data, meta: r.meta }))).toEqual(
+      items.map(({ data, meta }) => ({ data, meta })),
+    );
+  });
+
   it("a bad item in the middle of 10,000 aborts the whole import with its number and changes nothing", async () => {
     await tenant.caller.task.create({ data: { text: "before" }, project: projectId });
     const before = await projectRow();
@@ -370,6 +390,27 @@ describe("import formats", () => {
     ]);
     const bad = await importFailure(() => importFile('[{"text": "a"}, {"text": ', "json"));
     expect(bad.messages[0]).toMatch(/^upload\.json: The JSON is not valid/);
+  });
+
+  it("JSON arrays: items end only outside strings and nesting; a malformed array is named", async () => {
+    const text = `\uFEFF[ {"data": {"text": "a, ] } [ \\" \\\\"}}, {"text": "b", "list": [1, [2], {"x": "]"}]} ,{"text":"c"}]  `;
+    const read = async (source: string) => {
+      const out: unknown[] = [];
+      for await (const item of fileSource(source, "json").items) out.push(item);
+      return out;
+    };
+    expect(await read(text)).toEqual(JSON.parse(text.slice(1)));
+    expect(await read("[]")).toEqual([]);
+    for (const [bad, detail] of [
+      ["[1,]", "item 1 is missing"],
+      ["[,1]", "item 0 is missing"],
+      ['[{"a": 1}}]', 'unexpected "}" in item 0'],
+      ["[1] 2", 'unexpected text after the closing "]"'],
+      ['[{"a": "]', "the array is not closed"],
+      ['[{"a": 1} {"b": 2}]', "item 0: "],
+    ]) {
+      await expect(read(bad as string)).rejects.toThrow(`The JSON is not valid: ${detail}`);
+    }
   });
 
   it("JSONL: one task per line, blank lines skipped, a bad line named", async () => {

@@ -46,9 +46,8 @@ describe("kill -9 under load", () => {
       (r) => r.status,
       () => "dropped" as const,
     );
-    // Kill the process without warning while the import is midway: its transaction (still
-    // open) has staged a batch in its temporary tables (services/import.ts) and goes on
-    // reading and staging the rest.
+    // Kill the process without warning while the import is writing its rows into tasks (its
+    // final COPY, services/import.ts): its transaction, still open, has written part of them.
     const probe = postgres(database.url, { max: 1, onnotice: () => {} });
     try {
       const deadline = Date.now() + 60_000;
@@ -57,7 +56,7 @@ describe("kill -9 under load", () => {
           select count(*)::int as n from pg_stat_activity
           where datname = current_database() and pid <> pg_backend_pid()
             and state in ('active', 'idle in transaction')
-            and query like 'insert into import_staged_tasks%'`;
+            and query like 'copy tasks %'`;
         if (staged?.n) break;
         if (Date.now() > deadline) throw new Error("The import never started writing.");
         await new Promise((r) => setTimeout(r, 5));

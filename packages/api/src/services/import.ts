@@ -12,6 +12,12 @@
  * project. `writeBatch` writes and numbers one batch at once (storage syncs, which commit
  * batch by batch).
  */
+import { once } from "node:events";
+import { type FileHandle, mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 import {
   checkImportItem,
   type ImportedTask,
@@ -256,18 +262,76 @@ export async function writeBatch(
   return ids.map((row) => row.id);
 }
 
+/** The columns of `tasks` an import's COPY writes, in its rows' order; the others take their defaults. */
+const COPY_TASKS = `copy tasks (inner_id, project_id, data, meta, overlap, created_by, is_labeled,
+  total_annotations, cancelled_annotations, total_predictions, file_upload_id) from stdin`;
+
+/** A JSON value as a field of COPY's text format (JSON text has no raw control character). */
+function copyJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.includes("\\") ? text.replaceAll("\\", "\\\\") : text;
+}
+
+interface CopyClient {
+  unsafe(query: string): PromiseLike<unknown> & {
+    writable(): Promise<Writable>;
+    reject: (error: unknown) => void;
+  };
+}
+
+/** The postgres.js connection of a Drizzle transaction on PostgreSQL. */
+function copyClient(tx: Db): CopyClient {
+  return (tx as unknown as { session: { client: CopyClient } }).session.client;
+}
+
 /**
- * An import's rows before they are numbered: each batch is written, as it is read, into
- * temporary tables of the import's transaction (no WAL, no index, no lock on the project), and
- * `commit` numbers and moves them into `tasks`, `annotations` and `predictions` at the end.
- * Only that last step takes the project's row lock (through its counter), so single creates
- * into the project wait for the final INSERT ... SELECT, not for the whole upload, parsing and
- * checking included. A staged row's `ord` is its place in the import (1..n): its inner_id is
- * the counter's first number plus `ord` - 1, so numbers stay dense and follow the input.
+ * One COPY FROM STDIN of `rows` (whole lines of COPY text). postgres.js settles a COPY's
+ * stream when the server answers its end; an error the server reports after the last row was
+ * sent reaches only the query's own promise, which has already resolved with the stream: it is
+ * caught here, or the import would wait forever.
+ */
+async function copyIn(client: CopyClient, rows: AsyncIterable<Buffer>): Promise<void> {
+  const query = client.unsafe(COPY_TASKS);
+  const reject = query.reject;
+  const failed = new Promise<never>((_, fail) => {
+    query.reject = (error) => {
+      fail(error);
+      reject(error);
+    };
+  });
+  failed.catch(() => {});
+  const stream = await Promise.race([query.writable(), failed]);
+  const sending = (async () => {
+    for await (const chunk of rows) if (!stream.write(chunk)) await once(stream, "drain");
+    stream.end();
+    await finished(stream);
+  })();
+  await Promise.race([sending, failed]);
+}
+
+/**
+ * An import's rows before they are numbered: each batch is written, as it is read, outside the
+ * project's tables (no index, no lock on the project), and `commit` numbers and moves them
+ * into `tasks`, `annotations` and `predictions` at the end. Only that last step takes the
+ * project's row lock (through its counter), so single creates into the project wait for the
+ * final write, not for the whole upload, parsing and checking included. A staged row's `ord`
+ * is its place in the import (1..n): its inner_id is the counter's first number plus `ord` -
+ * 1, so numbers stay dense and follow the input.
+ *
+ * On PostgreSQL tasks are staged as lines of COPY text in a file of the import's own (unlinked
+ * at once: nothing is left behind, even by a crash) and written with COPY, the database's
+ * fastest path (rows inserted in bulk, one statement per WRITE_CHUNK_ROWS); an INSERT ...
+ * SELECT from a staging table inserts row by row and costs about twice as much under the
+ * lock. PGlite (one connection, no COPY FROM STDIN) stages them in a temporary table.
+ * Annotations and predictions are staged in temporary tables on both: they find their task
+ * by (project_id, inner_id) once the tasks are written.
  */
 class ImportStage {
   private staged = 0;
+  private annotations = 0;
+  private predictions = 0;
   private created = false;
+  private file: FileHandle | null = null;
 
   constructor(
     private readonly tx: Db,
@@ -279,14 +343,27 @@ class ImportStage {
     return this.staged;
   }
 
+  private get copies(): boolean {
+    return this.tx.$driver === "postgres";
+  }
+
   private async create(): Promise<void> {
     if (this.created) return;
     this.created = true;
-    // Keyed by ord, so that each final move reads one range.
-    await this.tx.execute(sql`create temporary table import_staged_tasks (ord bigint primary key,
-      data jsonb not null, meta jsonb not null, is_labeled boolean not null,
-      total_annotations integer not null, cancelled_annotations integer not null,
-      total_predictions integer not null, file_upload_id bigint) on commit drop`);
+    if (this.copies) {
+      const dir = await mkdtemp(join(tmpdir(), "taskport-import-"));
+      try {
+        this.file = await open(join(dir, "tasks"), "w+");
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    } else {
+      // Keyed by ord, so that each final move reads one range.
+      await this.tx.execute(sql`create temporary table import_staged_tasks (ord bigint primary key,
+        data jsonb not null, meta jsonb not null, is_labeled boolean not null,
+        total_annotations integer not null, cancelled_annotations integer not null,
+        total_predictions integer not null, file_upload_id bigint) on commit drop`);
+    }
     await this.tx.execute(sql`create temporary table import_staged_annotations (ord bigint not null,
       result jsonb, was_cancelled boolean, ground_truth boolean, import_id bigint,
       completed_by integer, lead_time real) on commit drop`);
@@ -296,7 +373,13 @@ class ImportStage {
     await this.tx.execute(sql`create index on import_staged_predictions (ord)`);
   }
 
-  /** Stages one batch (its rows travel as one JSON parameter each, one round trip per table). */
+  /** Closes the staging file, if any (it was unlinked when opened). */
+  async close(): Promise<void> {
+    await this.file?.close();
+    this.file = null;
+  }
+
+  /** Stages one batch (one write, or one round trip per table). */
   async add(fileUploadId: number | null, batch: ImportedTask[]): Promise<void> {
     await this.create();
     const { tx, actor, project } = this;
@@ -316,6 +399,12 @@ class ImportStage {
     const taskRows = [];
     const annotationRows = [];
     const predictionRows = [];
+    // A COPY line without its inner_id (added by the final write): the project, the task's
+    // data and meta, the overlap, the creator, its counters and its file.
+    const head = `${project.id}\t`;
+    const tail = `\t${project.overlap}\t${actor.userId}\t`;
+    const file = fileUploadId === null ? "\\N" : String(fileUploadId);
+    let lines = "";
     for (const task of batch) {
       const ord = ++this.staged;
       let done = 0;
@@ -335,36 +424,125 @@ class ImportStage {
         });
       }
       for (const p of task.predictions) predictionRows.push({ ord, ...p });
-      taskRows.push({
-        ord,
-        data: task.data,
-        meta: task.meta,
-        is_labeled: done >= project.overlap,
-        total_annotations: done,
-        cancelled_annotations: cancelled,
-        total_predictions: task.predictions.length,
-        file_upload_id: fileUploadId,
-      });
+      const isLabeled = done >= project.overlap;
+      if (this.file) {
+        lines += `${head}${copyJson(task.data)}\t${copyJson(task.meta)}${tail}${isLabeled ? "t" : "f"}\t${done}\t${cancelled}\t${task.predictions.length}\t${file}\n`;
+      } else {
+        taskRows.push({
+          ord,
+          data: task.data,
+          meta: task.meta,
+          is_labeled: isLabeled,
+          total_annotations: done,
+          cancelled_annotations: cancelled,
+          total_predictions: task.predictions.length,
+          file_upload_id: fileUploadId,
+        });
+      }
     }
-    await tx.execute(sql`insert into import_staged_tasks
-      select * from jsonb_to_recordset(${JSON.stringify(taskRows)}::jsonb) as r(ord bigint,
-        data jsonb, meta jsonb, is_labeled boolean, total_annotations integer,
-        cancelled_annotations integer, total_predictions integer, file_upload_id bigint)`);
+    if (this.file) {
+      await this.file.write(lines);
+    } else {
+      await tx.execute(sql`insert into import_staged_tasks
+        select * from jsonb_to_recordset(${JSON.stringify(taskRows)}::jsonb) as r(ord bigint,
+          data jsonb, meta jsonb, is_labeled boolean, total_annotations integer,
+          cancelled_annotations integer, total_predictions integer, file_upload_id bigint)`);
+    }
     if (annotationRows.length > 0) {
+      this.annotations += annotationRows.length;
       await tx.execute(sql`insert into import_staged_annotations
         select * from jsonb_to_recordset(${JSON.stringify(annotationRows)}::jsonb) as r(ord bigint,
           result jsonb, was_cancelled boolean, ground_truth boolean, import_id bigint,
           completed_by integer, lead_time real)`);
     }
     if (predictionRows.length > 0) {
+      this.predictions += predictionRows.length;
       await tx.execute(sql`insert into import_staged_predictions
         select * from jsonb_to_recordset(${JSON.stringify(predictionRows)}::jsonb) as r(ord bigint,
           result jsonb, score real, model_version text)`);
     }
   }
 
-  /** Moves the staged rows `from`..`to` (by ord) into the project, numbered from `first`. */
-  private async write(first: number, from: number, to: number): Promise<void> {
+  /**
+   * The staged lines, numbered from `first`, in runs of WRITE_CHUNK_ROWS lines: each run is
+   * an async sequence of buffers of whole lines, to be written by one COPY.
+   */
+  private async *numberedRuns(first: number): AsyncGenerator<AsyncGenerator<Buffer>> {
+    const file = this.file as FileHandle;
+    const reads = file
+      .createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 20 })
+      [Symbol.asyncIterator]();
+    let next = first;
+    let rest: Buffer = Buffer.alloc(0);
+    let data: Buffer = Buffer.alloc(0);
+    let at = 0;
+    let ended = false;
+    const left = () => next - first < this.staged;
+    while (left()) {
+      let inRun = 0;
+      yield (async function* () {
+        while (inRun < WRITE_CHUNK_ROWS && !ended) {
+          if (at >= data.length) {
+            const read = await reads.next();
+            if (read.done) {
+              ended = true;
+              break;
+            }
+            data =
+              rest.length > 0
+                ? Buffer.concat([rest, read.value as Buffer])
+                : (read.value as Buffer);
+            at = 0;
+            rest = Buffer.alloc(0);
+          }
+          const parts: Buffer[] = [];
+          let nl = data.indexOf(10, at);
+          while (nl !== -1 && inRun < WRITE_CHUNK_ROWS) {
+            parts.push(Buffer.from(`${next++}\t`, "latin1"), data.subarray(at, nl + 1));
+            inRun++;
+            at = nl + 1;
+            nl = data.indexOf(10, at);
+          }
+          if (nl === -1) {
+            rest = data.subarray(at);
+            at = data.length;
+          }
+          if (parts.length > 0) yield Buffer.concat(parts);
+        }
+      })();
+      if (inRun === 0 && ended) break;
+    }
+    await reads.return?.();
+    if (next - first !== this.staged)
+      throw new Error(`The import's staging file holds ${next - first} of ${this.staged} rows.`);
+  }
+
+  /** Moves the staged annotations and predictions of ords `from`..`to` to their tasks. */
+  private async writeChildren(first: number, from: number, to: number): Promise<void> {
+    const { tx, project } = this;
+    // Annotations and predictions find their task by (project_id, inner_id), the unique index.
+    // Drizzle lists their GENERATED ALWAYS ids too, and drops overridingSystemValue() on
+    // INSERT ... SELECT: the clause is written here, before the SELECT, where it belongs.
+    if (this.annotations > 0) {
+      await tx.insert(annotations).select(
+        sql`overriding system value select ${importedAnnotationsColumns()}
+        from import_staged_annotations r
+        join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord
+        where r.ord between ${from} and ${to}`,
+      );
+    }
+    if (this.predictions > 0) {
+      await tx.insert(predictions).select(
+        sql`overriding system value select ${importedPredictionsColumns()}
+        from import_staged_predictions r
+        join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord
+        where r.ord between ${from} and ${to}`,
+      );
+    }
+  }
+
+  /** Moves the staged rows `from`..`to` (by ord) of the temporary table into the project. */
+  private async writeStagedTasks(first: number, from: number, to: number): Promise<void> {
     const { tx, actor, project } = this;
     await tx.insert(tasks).select(
       sql`select ${taskColumns({
@@ -382,27 +560,13 @@ class ImportStage {
       })}
       from import_staged_tasks s where s.ord between ${from} and ${to} order by s.ord`,
     );
-    // Annotations and predictions find their task by (project_id, inner_id), the unique index.
-    // Drizzle lists their GENERATED ALWAYS ids too, and drops overridingSystemValue() on
-    // INSERT ... SELECT: the clause is written here, before the SELECT, where it belongs.
-    await tx.insert(annotations).select(
-      sql`overriding system value select ${importedAnnotationsColumns()}
-      from import_staged_annotations r
-      join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord
-      where r.ord between ${from} and ${to}`,
-    );
-    await tx.insert(predictions).select(
-      sql`overriding system value select ${importedPredictionsColumns()}
-      from import_staged_predictions r
-      join tasks t on t.project_id = ${project.id} and t.inner_id = ${first - 1}::bigint + r.ord
-      where r.ord between ${from} and ${to}`,
-    );
   }
 
   /**
    * Numbers the staged rows and writes them: moves the project's counter by their number
-   * (taking its row lock until the transaction commits), then INSERT ... SELECTs per table
-   * of WRITE_CHUNK_ROWS rows each. Returns the tasks' ids in import order when asked.
+   * (taking its row lock until the transaction commits), then writes WRITE_CHUNK_ROWS tasks
+   * per statement, and their annotations and predictions. Returns the tasks' ids in import
+   * order when asked.
    */
   async commit(returnTaskIds: boolean): Promise<number[]> {
     const n = this.staged;
@@ -418,8 +582,22 @@ class ImportStage {
       .returning({ last: projects.lastInnerId });
     if (!counter) throw notFound(PROJECT_NOT_FOUND);
     const first = counter.last - n + 1;
-    for (let from = 1; from <= n; from += WRITE_CHUNK_ROWS)
-      await this.write(first, from, Math.min(from + WRITE_CHUNK_ROWS - 1, n));
+    if (this.file) {
+      const client = copyClient(tx);
+      let from = 1;
+      for await (const run of this.numberedRuns(first)) {
+        await copyIn(client, run);
+        const to = Math.min(from + WRITE_CHUNK_ROWS - 1, n);
+        await this.writeChildren(first, from, to);
+        from = to + 1;
+      }
+    } else {
+      for (let from = 1; from <= n; from += WRITE_CHUNK_ROWS) {
+        const to = Math.min(from + WRITE_CHUNK_ROWS - 1, n);
+        await this.writeStagedTasks(first, from, to);
+        await this.writeChildren(first, from, to);
+      }
+    }
     for (let from = first; from <= counter.last; from += BATCH_TASKS)
       await emitTasksImported(tx, project.id, from, Math.min(from + BATCH_TASKS - 1, counter.last));
     if (!returnTaskIds) return [];
@@ -462,11 +640,15 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
   const commit = params.commitToProject ?? true;
   const read = async (tx: Db | null) => {
     const run = new ImportRun(tx, actor, project, commit && (params.returnTaskIds ?? false));
-    for await (const source of params.sources) {
-      await run.read(source);
-      if (run.stopped) break;
+    try {
+      for await (const source of params.sources) {
+        await run.read(source);
+        if (run.stopped) break;
+      }
+      await run.commit();
+    } finally {
+      await run.close();
     }
-    await run.commit();
     return run.result(started);
   };
   if (!commit) return read(null);
@@ -637,6 +819,11 @@ class ImportRun {
   async commit(): Promise<void> {
     if (!this.stage || this.errors.length > 0) return;
     for (const taskId of await this.stage.commit(this.returnTaskIds)) this.taskIds.push(taskId);
+  }
+
+  /** Lets go of the staging file, whatever the outcome. */
+  async close(): Promise<void> {
+    await this.stage?.close();
   }
 
   /** Label Studio's answer, or the errors (BAD_REQUEST, and the transaction rolls back). */
