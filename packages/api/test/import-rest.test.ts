@@ -4,7 +4,7 @@
  */
 import { asc, count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { fileUploads, projects, tasks } from "../src/db/schema";
+import { fileUploads, predictions, projectImports, projects, tasks } from "../src/db/schema";
 import {
   type ApiServer,
   createTenant,
@@ -332,5 +332,138 @@ describe("POST /api/tasks/ with an Idempotency-Key", () => {
     expect(await taskData()).toHaveLength(1);
     const bad = await postJson("/api/tasks/", body, { "idempotency-key": "bad key" });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe("preannotated_from_fields", () => {
+  const CONFIG = `<View><Text name="text" value="$text"/>
+    <Choices name="sentiment" toName="text"><Choice value="pos"/><Choice value="neg"/></Choices>
+    <Rating name="stars" toName="text"/><TextArea name="summary" toName="text"/></View>`;
+  const choice = (value: string) => [
+    { from_name: "sentiment", to_name: "text", type: "choices", value: { choices: [value] } },
+  ];
+
+  async function imported(project: number) {
+    const rows = await tdb.db
+      .select({ data: tasks.data, id: tasks.id })
+      .from(tasks)
+      .where(eq(tasks.projectId, project))
+      .orderBy(asc(tasks.innerId));
+    const made = await tdb.db
+      .select({
+        task: predictions.taskId,
+        result: predictions.result,
+        score: predictions.score,
+        version: predictions.modelVersion,
+      })
+      .from(predictions)
+      .orderBy(asc(predictions.id));
+    return rows.map((row) => ({
+      data: row.data,
+      predictions: made.filter((p) => p.task === row.id).map(({ task: _, ...p }) => p),
+    }));
+  }
+
+  it("makes the named fields of each task's data its predictions, as Label Studio does", async () => {
+    const { id } = await tenant.caller.project.create({ title: "Pre", label_config: CONFIG });
+    const region = {
+      from_name: "sentiment",
+      to_name: "text",
+      type: "choices",
+      value: { choices: ["neg"] },
+    };
+    const answer = await postJson(
+      `/api/projects/${id}/import?preannotated_from_fields=sentiment,stars`,
+      [
+        { text: "a", sentiment: "pos", stars: 4 },
+        {
+          data: { text: "b", sentiment: [region], stars: null },
+          predictions: [{ result: [], score: 0.5, model_version: "mine" }],
+        },
+      ],
+    );
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    expect(answer.body).toMatchObject({ task_count: 2, prediction_count: 4 });
+    const stars = [{ from_name: "stars", to_name: "text", type: "rating", value: { rating: 4 } }];
+    expect(await imported(id)).toEqual([
+      {
+        data: { text: "a" },
+        predictions: [
+          { result: choice("pos"), score: 1, version: "preannotated" },
+          { result: stars, score: 1, version: "preannotated" },
+        ],
+      },
+      {
+        data: { text: "b" },
+        predictions: [
+          { result: [], score: 0.5, version: "mine" },
+          { result: [region], score: 1, version: "preannotated" },
+        ],
+      },
+    ]);
+    const [record] = await tdb.db
+      .select({ fields: projectImports.preannotatedFromFields })
+      .from(projectImports)
+      .where(eq(projectImports.id, answer.body.import));
+    expect(record?.fields).toEqual(["sentiment", "stars"]);
+
+    // Files too, the parameter repeated (the newer SDK's form); a TextArea takes a string.
+    const form = new FormData();
+    form.append("file", new Blob(["text,summary,sentiment\nhello,short,neg\n"]), "rows.csv");
+    const csv = await post(
+      `/api/projects/${id}/import?preannotated_from_fields=summary&preannotated_from_fields=sentiment`,
+      form,
+    );
+    expect(csv.status, JSON.stringify(csv.body)).toBe(201);
+    expect((await imported(id))[2]).toEqual({
+      data: { text: "hello" },
+      predictions: [
+        {
+          result: [
+            { from_name: "summary", to_name: "text", type: "textarea", value: { text: ["short"] } },
+          ],
+          score: 1,
+          version: "preannotated",
+        },
+        { result: choice("neg"), score: 1, version: "preannotated" },
+      ],
+    });
+
+    // tRPC takes the same option.
+    await tenant.caller.task.import({
+      project: id,
+      items: [{ text: "c", sentiment: "pos" }],
+      preannotatedFromFields: ["sentiment"],
+    });
+    expect((await imported(id))[3]).toMatchObject({ data: { text: "c" } });
+    expect((await imported(id))[3]?.predictions).toHaveLength(1);
+  });
+
+  it("refuses a task without the field, or a value no control takes, item by item, writing nothing", async () => {
+    const { id } = await tenant.caller.project.create({ title: "Pre", label_config: CONFIG });
+    const answer = await postJson(`/api/projects/${id}/import?preannotated_from_fields=sentiment`, [
+      { text: "a", sentiment: "pos" },
+      { text: "b" },
+      { text: "c", sentiment: { nothing: 1 } },
+      { text: "d", sentiment: true },
+    ]);
+    expect(answer.status).toBe(400);
+    expect(answer.body.validation_errors.non_field_errors).toEqual([
+      `Error at item 1: Preannotated field 'sentiment' not found in task data :: {"text":"b"}`,
+      `Error at item 2: Preannotated field 'sentiment': no control tag of the label config takes {"nothing":1} :: {"text":"c","sentiment":{"nothing":1}}`,
+      `Error at item 3: Preannotated field 'sentiment': no control tag of the label config takes true :: {"text":"d","sentiment":true}`,
+    ]);
+    // A result that the config refuses is refused as any imported prediction's.
+    const wrong = await postJson(`/api/projects/${id}/import?preannotated_from_fields=sentiment`, [
+      {
+        text: "a",
+        sentiment: [{ from_name: "nope", to_name: "text", type: "choices", value: {} }],
+      },
+    ]);
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.validation_errors.non_field_errors[0]).toContain(
+      "'from_name' 'nope' not found in configuration",
+    );
+    expect(await imported(id)).toEqual([]);
   });
 });

@@ -207,11 +207,56 @@ describe("media uploads", () => {
     expect(fits.status).toBe(201);
   });
 
-  it("commit_to_project=false keeps no file", async () => {
-    const answer = await upload([["x.png", PNG]], "?commit_to_project=false");
-    expect(answer.status).toBe(201);
-    expect(answer.body.task_count).toBe(1);
-    expect(await filesOnDisk()).toEqual([]);
+  it("commit_to_project=false keeps the files as file uploads without tasks; a reimport makes them", async () => {
+    const answer = await upload(
+      [
+        ["rows.csv", "image\nhttp://x/1.png\nhttp://x/2.png\n"],
+        ["more.json", JSON.stringify([{ image: "http://x/3.png" }])],
+      ],
+      "?commit_to_project=false",
+    );
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    expect(answer.body).toMatchObject({
+      task_count: 3,
+      found_formats: [".csv", ".json"],
+      could_be_tasks_list: true,
+    });
+    const ids = answer.body.file_upload_ids as number[];
+    expect(ids).toHaveLength(2);
+    expect(await tdb.db.select().from(tasks)).toEqual([]);
+    expect(await filesOnDisk()).toHaveLength(2);
+    const listed = await fetch(
+      `${base}/api/projects/${projectId}/file-uploads?ids=${JSON.stringify(ids)}`,
+      { headers: auth() },
+    );
+    expect(listed.status).toBe(200);
+    const uploads = (await listed.json()) as { id: number; file: string }[];
+    expect(uploads.map((u) => u.id)).toEqual(ids);
+    expect((await tenant.caller.project.byId({ id: projectId })).task_number).toBe(0);
+
+    const res = await fetch(`${base}/api/projects/${projectId}/reimport`, {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify({ file_upload_ids: ids }),
+    });
+    expect(res.status).toBe(201);
+    expect(JSON.parse(await res.text())).toMatchObject({ task_count: 3, file_upload_ids: ids });
+    const made = await tdb.db
+      .select({ data: tasks.data, fileUploadId: tasks.fileUploadId })
+      .from(tasks)
+      .orderBy(asc(tasks.innerId));
+    expect(made).toEqual([
+      { data: { image: "http://x/1.png" }, fileUploadId: ids[0] },
+      { data: { image: "http://x/2.png" }, fileUploadId: ids[0] },
+      { data: { image: "http://x/3.png" }, fileUploadId: ids[1] },
+    ]);
+    expect((await tenant.caller.project.byId({ id: projectId })).task_number).toBe(3);
+
+    // A refused dry run keeps nothing of its own.
+    const refused = await upload([["bad.csv", "other\n1\n"]], "?commit_to_project=false");
+    expect(refused.status).toBe(400);
+    expect(await filesOnDisk()).toHaveLength(2);
+    expect(await tdb.db.select({ id: fileUploads.id }).from(fileUploads)).toHaveLength(2);
   });
 });
 

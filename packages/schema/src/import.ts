@@ -32,6 +32,8 @@ export const TaskImportInput = z.object({
   /** false: validate and count only, write nothing. */
   commitToProject: z.boolean().default(true),
   returnTaskIds: z.boolean().default(false),
+  /** These data fields of each item become its predictions (Label Studio's option). */
+  preannotatedFromFields: z.array(StorableString.min(1).max(1000)).max(1000).optional(),
   idempotencyKey: IdempotencyKey,
 });
 export type TaskImportInput = z.input<typeof TaskImportInput>;

@@ -52,7 +52,14 @@ import {
 import { uploadSettings } from "./auth";
 import { ProjectPath } from "./projects";
 import { route } from "./route";
-import { described, IdempotencyHeaders, ImportResultOut, queryFlag, restSchemas } from "./schemas";
+import {
+  described,
+  IdempotencyHeaders,
+  ImportResultOut,
+  queryFlag,
+  queryList,
+  restSchemas,
+} from "./schemas";
 
 /**
  * Label Studio's answer plus `import`, the id of the request's record, which Label Studio's
@@ -183,7 +190,13 @@ const importRoute = (path: string, summary: string) =>
     tag: "Tasks",
     params: ProjectPath,
     query: z.object({
-      commit_to_project: queryFlag(true, "false: validate and count only, write nothing."),
+      commit_to_project: queryFlag(
+        true,
+        "false: validate and count only, create no task; uploaded files are kept as file uploads (GET .../file-uploads) for POST .../reimport.",
+      ),
+      preannotated_from_fields: queryList(
+        "Task data fields whose values become each task's predictions (`a,b` or repeated).",
+      ),
       return_task_ids: queryFlag(false, "true: the answer lists the created tasks' ids."),
       async: queryFlag(
         false,
@@ -216,11 +229,19 @@ const importRoute = (path: string, summary: string) =>
       if (!project) throw notFound(PROJECT_NOT_FOUND);
       const commitToProject = query.commit_to_project;
       const returnTaskIds = query.return_task_ids;
+      const preannotatedFromFields = query.preannotated_from_fields;
       const key = headers[IDEMPOTENCY_KEY_HEADER];
       // A keyed request is identified by its parameters and the bytes of its body, hashed as
       // they stream past.
       const hash = key === undefined ? null : createHash("sha256");
-      hash?.update(JSON.stringify({ project: params.id, commitToProject, returnTaskIds }));
+      hash?.update(
+        JSON.stringify({
+          project: params.id,
+          commitToProject,
+          returnTaskIds,
+          preannotatedFromFields,
+        }),
+      );
       const uploads = uploadSettings(options);
       const saved: string[] = [];
       const parts = bodyParts({
@@ -262,6 +283,7 @@ const importRoute = (path: string, summary: string) =>
                 project: project.id,
                 commitToProject,
                 returnTaskIds,
+                preannotatedFromFields,
                 files,
               }),
           );
@@ -282,6 +304,7 @@ const importRoute = (path: string, summary: string) =>
         project: project.id,
         commitToProject,
         returnTaskIds,
+        preannotatedFromFields,
       });
       let digest: string | undefined;
       try {
@@ -290,6 +313,7 @@ const importRoute = (path: string, summary: string) =>
           sources,
           commitToProject,
           returnTaskIds,
+          preannotatedFromFields,
           record,
           idempotency: {
             key,
@@ -317,7 +341,7 @@ const importRoute = (path: string, summary: string) =>
         }
         throw error;
       } finally {
-        // Files no upload row kept (a failed import, a dry run, a replay) leave the disk.
+        // Files no upload row kept (a failed import, a replay) leave the disk.
         await removeStored(uploads, await unclaimed(db, saved).catch(() => saved));
       }
     },

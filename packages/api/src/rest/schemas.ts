@@ -107,6 +107,27 @@ export const queryValue = z
   .transform((value) => (Array.isArray(value) ? value[value.length - 1] : value)?.trim());
 
 /**
+ * A list of names in a query parameter, as Label Studio reads one (split at the first of `,`,
+ * `;` or `|` it holds); every repetition of the parameter counts (the newer SDK repeats it).
+ */
+export function queryList(description: string) {
+  return described(
+    z
+      .union([StorableString, z.array(StorableString)])
+      .optional()
+      .transform((raw) =>
+        (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]).flatMap((value) => {
+          const splitter = [",", ";", "|"].find((s) => value.includes(s));
+          return (splitter ? value.split(splitter) : [value])
+            .map((name) => name.trim())
+            .filter(Boolean);
+        }),
+      ),
+    description,
+  );
+}
+
+/**
  * A row id in a URL. Anything but digits is DRF's "Not found."; digits that no row can have
  * (0, or beyond the column) are `missing`, the same 404 as an id that names no row.
  */

@@ -24,6 +24,7 @@ export const taskRouter = {
       sources: [{ items: input.items }],
       commitToProject: input.commitToProject,
       returnTaskIds: input.returnTaskIds,
+      preannotatedFromFields: input.preannotatedFromFields,
       idempotency: keyedRequest(idempotencyKey, request),
     });
   }),

@@ -59,6 +59,7 @@ export interface AsyncImportInput {
   project: number;
   commitToProject: boolean;
   returnTaskIds: boolean;
+  preannotatedFromFields?: readonly string[];
   files: KeptFile[];
 }
 
@@ -102,6 +103,9 @@ export async function startAsyncImport(
       status: "created",
       commitToProject: input.commitToProject,
       returnTaskIds: input.returnTaskIds,
+      preannotatedFromFields: input.preannotatedFromFields?.length
+        ? [...input.preannotatedFromFields]
+        : null,
       fileUploadIds: uploads.map((row) => row.id),
     })
     .returning({ id: projectImports.id });
@@ -235,6 +239,7 @@ async function runImport(db: Db, settings: UploadSettings, job: JobContext<Impor
         sources,
         commitToProject: record.commitToProject,
         returnTaskIds: record.returnTaskIds,
+        preannotatedFromFields: record.preannotatedFromFields ?? undefined,
         record: record.id,
       });
     });

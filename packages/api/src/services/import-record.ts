@@ -18,6 +18,7 @@ export interface ImportRecordInput {
   project: number;
   commitToProject: boolean;
   returnTaskIds: boolean;
+  preannotatedFromFields?: readonly string[];
 }
 
 /** A record `in_progress` for an import about to run in a project of the caller. */
@@ -34,6 +35,9 @@ export async function startImportRecord(
       status: "in_progress",
       commitToProject: input.commitToProject,
       returnTaskIds: input.returnTaskIds,
+      preannotatedFromFields: input.preannotatedFromFields?.length
+        ? [...input.preannotatedFromFields]
+        : null,
     })
     .returning({ id: projectImports.id });
   if (!row) throw new Error("project import insert returned no row");

@@ -42,6 +42,7 @@ import {
   ImportFormatError,
 } from "../import-formats";
 import { type IdempotencyRequest, withIdempotency } from "./idempotency";
+import { type Preannotated, preannotator } from "./preannotated";
 import { findProject, PROJECT_NOT_FOUND } from "./project";
 import { objectTagsOf, resultRulesFor } from "./task";
 import { taskColumns } from "./task-writer";
@@ -125,8 +126,14 @@ export interface ImportParams {
   project: number;
   /** Read one after the other (multipart files arrive in sequence). */
   sources: Iterable<ImportSource> | AsyncIterable<ImportSource>;
+  /**
+   * false: items are checked and counted, no task is written; uploaded files are still kept as
+   * file uploads (Label Studio's), for a later re-import to make their tasks.
+   */
   commitToProject?: boolean;
   returnTaskIds?: boolean;
+  /** These data fields of each item become its predictions (services/preannotated.ts). */
+  preannotatedFromFields?: readonly string[];
   /** A keyed request answers its first response when replayed (services/idempotency.ts). */
   idempotency?: IdempotencyRequest;
   /** The request's import record (services/import-record.ts), named in the answer. */
@@ -638,8 +645,12 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
   const project = await findProject(db, actor, params.project);
   if (!project) throw notFound(PROJECT_NOT_FOUND);
   const commit = params.commitToProject ?? true;
-  const read = async (tx: Db | null) => {
-    const run = new ImportRun(tx, actor, project, commit && (params.returnTaskIds ?? false));
+  const read = async (tx: Db) => {
+    const run = new ImportRun(tx, actor, project, {
+      writeTasks: commit,
+      returnTaskIds: commit && (params.returnTaskIds ?? false),
+      preannotatedFromFields: params.preannotatedFromFields,
+    });
     try {
       for await (const source of params.sources) {
         await run.read(source);
@@ -651,10 +662,9 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
     }
     return run.result(started);
   };
-  if (!commit) return read(null);
   return db.transaction(async (tx) => {
     const txDb = transactionDb(tx, db);
-    if (params.replaceTasksOf?.length)
+    if (commit && params.replaceTasksOf?.length)
       await deleteUploadTasks(txDb, project.id, params.replaceTasksOf);
     return read(txDb);
   });
@@ -701,19 +711,30 @@ class ImportRun {
   private batch: ImportedTask[] = [];
   private batchBytes = 0;
   private fileUploadId: number | null = null;
+  /** Where tasks are written; none when the import does not commit them. */
   private readonly stage: ImportStage | null;
+  private readonly returnTaskIds: boolean;
+  private readonly preannotate: ((item: unknown) => Preannotated) | null;
 
   constructor(
-    private readonly tx: Db | null,
+    private readonly tx: Db,
     private readonly actor: Actor,
     project: { id: number; labelConfig: string; maximumAnnotations: number },
-    private readonly returnTaskIds: boolean,
+    options: {
+      writeTasks: boolean;
+      returnTaskIds: boolean;
+      preannotatedFromFields?: readonly string[];
+    },
   ) {
     this.objectTags = objectTagsOf(project.labelConfig);
     this.undefinedKey = undefinedKeyOf(this.objectTags);
     this.results = resultRulesFor(project.labelConfig);
     this.target = { id: project.id, overlap: project.maximumAnnotations };
-    this.stage = tx ? new ImportStage(tx, actor, this.target) : null;
+    this.stage = options.writeTasks ? new ImportStage(tx, actor, this.target) : null;
+    this.returnTaskIds = options.returnTaskIds;
+    this.preannotate = options.preannotatedFromFields?.length
+      ? preannotator(this.results, options.preannotatedFromFields)
+      : null;
   }
 
   /** Whether there are so many errors that reading on is pointless. */
@@ -754,7 +775,6 @@ class ImportRun {
     const ext = file.extension ?? `.${file.format}`;
     this.foundFormats.push(ext);
     this.couldBeList ||= couldBeTasksList(file.format);
-    if (!this.tx) return;
     if (file.uploadId !== undefined) {
       this.fileUploadId = file.uploadId;
       this.fileUploadIds.push(file.uploadId);
@@ -776,7 +796,7 @@ class ImportRun {
   }
 
   private async closeFile(file: ImportFile | undefined): Promise<void> {
-    if (this.tx && this.fileUploadId !== null && file?.size) {
+    if (this.fileUploadId !== null && file?.size) {
       await this.tx
         .update(fileUploads)
         .set({ size: file.size() })
@@ -790,7 +810,10 @@ class ImportRun {
         `An import holds at most ${MAX_IMPORT_TASKS.toLocaleString("en-US")} tasks: split this one into several requests.`,
       ]);
     }
-    const checked = checkImportItem(this.objectTags, item, this.undefinedKey, this.results);
+    const reformed = this.preannotate ? this.preannotate(item) : { ok: true as const, item };
+    const checked = reformed.ok
+      ? checkImportItem(this.objectTags, reformed.item, this.undefinedKey, this.results)
+      : { ok: false as const, issue: { message: reformed.message } };
     if (!checked.ok) {
       this.errors.push(`Error at item ${this.index}: ${checked.issue.message} :: ${preview(item)}`);
       if (this.stopped) return;
@@ -798,7 +821,7 @@ class ImportRun {
       const task = checked.value;
       this.annotationCount += task.annotations.length;
       this.predictionCount += task.predictions.length;
-      if (this.tx) {
+      if (this.stage) {
         this.batch.push(task);
         // Cut by size too: a few thousand large tasks must not become one huge statement.
         this.batchBytes += estimateBytes(task);

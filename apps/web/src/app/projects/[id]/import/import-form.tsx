@@ -129,7 +129,7 @@ export function ImportForm({ projectId }: { projectId: number }) {
           disabled={busy}
           onChange={(event) => setValidateOnly(event.target.checked)}
         />{" "}
-        Validate only (create nothing)
+        Validate only (create no tasks)
       </label>
       <div className="actions">
         <button type="submit" className="btn btn-primary" disabled={busy}>
