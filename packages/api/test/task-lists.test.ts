@@ -175,6 +175,21 @@ describe("GET /api/projects/{id}/tasks/", () => {
     expect((await projectTasks("?page_size=-1")).body).toHaveLength(3);
   });
 
+  it("answers a page that is not an integer as Label Studio's int_from_request does: 400 on page", async () => {
+    for (const page of ["abc", "1.5", ""]) {
+      const bad = await projectTasks(`?page=${page}`);
+      expect(bad.status, page).toBe(400);
+      expect(bad.body.validation_errors).toEqual({
+        page: [`Incorrect value in key "page" = "${page}". It should be digit string.`],
+      });
+    }
+    // What Python's int() reads is a page number.
+    const signed = await projectTasks("?page=%2B1&page_size=2");
+    expect(signed.status, signed.text).toBe(200);
+    expect(signed.body).toHaveLength(2);
+    expect((await projectTasks("?page=-1")).status).toBe(404);
+  });
+
   it("answers 404 for another organization's project and for a project with no task", async () => {
     const stranger = await createTenant(rest.tdb.db);
     const theirs = await send(rest.base, "GET", `/api/projects/${project}/tasks/`, {

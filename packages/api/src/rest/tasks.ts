@@ -9,8 +9,10 @@ import { listProjectTasks, listTaskPage } from "../services/task-list";
 import type { FormFieldTypes } from "./body";
 import { route } from "./route";
 import {
+  described,
   IdempotencyHeaders,
-  pageParams,
+  INVALID_PAGE,
+  notFoundIssue,
   pathId,
   queryValue,
   TaskCreateBody,
@@ -30,7 +32,31 @@ const TaskPath = z.object({ id: pathId("task", TASK_NOT_FOUND, Number.MAX_SAFE_I
 /** Label Studio's `paginator`: 50 tasks by default; -1 (all) and larger sizes are capped. */
 const PROJECT_TASKS_PAGE_SIZE = 50;
 const ProjectTasksQuery = z.looseObject({
-  page: pageParams.page,
+  /**
+   * Label Studio reads this list's page with its `int_from_request`, not DRF's paginator: what
+   * Python's int() refuses is a 400 on `page` in its words. A page below 1 (a server error
+   * there) is the 404 of a page that does not exist.
+   */
+  page: described(
+    queryValue.optional().transform((raw, ctx) => {
+      if (raw === undefined) return 1;
+      if (!/^[+-]?\d+(?:_\d+)*$/.test(raw)) {
+        ctx.issues.push({
+          code: "custom",
+          message: `Incorrect value in key "page" = "${raw}". It should be digit string.`,
+          input: raw,
+        });
+        return z.NEVER;
+      }
+      const page = Number(raw.replaceAll("_", ""));
+      if (page < 1 || !Number.isSafeInteger(page)) {
+        notFoundIssue(ctx, INVALID_PAGE);
+        return z.NEVER;
+      }
+      return page;
+    }),
+    "Page number, from 1 (digits; anything else: 400); past the last page: 404.",
+  ),
   page_size: queryValue.optional().transform((raw) => {
     if (raw === "-1") return TASK_PAGE_SIZES.max;
     const size = raw && /^\d+$/.test(raw) ? Number(raw) : 0;
@@ -80,7 +106,7 @@ export const taskRoutes = [
         "A page of tasks with their annotations and predictions, most recently updated first; a page with no task: 404.",
       schema: z.array(TaskDetailOut),
     },
-    errors: [401, 404],
+    errors: [400, 401, 404],
     handler: ({ db, actor, params, query }) =>
       listProjectTasks(db, actor, params.id, query.page, query.page_size),
   }),
