@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { fileUploads, jobs as jobRows, projectImports, tasks } from "../src/db/schema";
+import { fileUploads, jobs as jobRows, predictions, projectImports, tasks } from "../src/db/schema";
 import type { JobSystem } from "../src/jobs";
 import { createJobSystem } from "../src/jobs/queues";
 import {
@@ -179,6 +179,44 @@ describe("asynchronous imports", () => {
     expect(await readdir(join(media, "upload", String(projectId))).catch(() => [])).toEqual([]);
     const job = await call("GET", `/api/jobs/${answer.body.job}/`);
     expect(job.body).toMatchObject({ status: "failed", attempt: 1 });
+  });
+
+  it("takes preannotated_from_fields and commit_to_project=false as an immediate import does", async () => {
+    const answer = await upload(
+      [["rows.csv", "text,c\nhello,a\n"]],
+      "?async=true&preannotated_from_fields=c",
+    );
+    expect(answer.status).toBe(201);
+    const record = await finished(answer.body.import);
+    expect(record).toMatchObject({
+      status: "completed",
+      preannotated_from_fields: ["c"],
+      task_count: 1,
+      prediction_count: 1,
+    });
+    const [task] = await tdb.db.select().from(tasks).where(eq(tasks.projectId, projectId));
+    expect(task?.data).toEqual({ text: "hello" });
+    const made = await tdb.db
+      .select()
+      .from(predictions)
+      .where(eq(predictions.taskId, task?.id ?? 0));
+    expect(made.map((p) => [p.result, p.modelVersion])).toEqual([
+      [
+        [{ from_name: "c", to_name: "t", type: "choices", value: { choices: ["a"] } }],
+        "preannotated",
+      ],
+    ]);
+
+    const dry = await upload([["more.csv", "text\nx\n"]], "?async=true&commit_to_project=false");
+    const dryRecord = await finished(dry.body.import);
+    expect(dryRecord).toMatchObject({ status: "completed", task_count: 1 });
+    expect(await taskCount()).toBe(1);
+    const kept = await tdb.db
+      .select({ id: fileUploads.id })
+      .from(fileUploads)
+      .where(eq(fileUploads.projectId, projectId));
+    expect(kept.map((u) => u.id)).toEqual(expect.arrayContaining(dryRecord.file_upload_ids));
+    expect(dryRecord.file_upload_ids).toHaveLength(1);
   });
 
   it("an Idempotency-Key replay answers the first answer and starts nothing more", async () => {
