@@ -9,7 +9,7 @@
  *
  * Every request is signed per the Standard Webhooks specification (`webhook-id`,
  * `webhook-timestamp`, `webhook-signature`), goes only to addresses the network policy allows
- * (services/webhook-network.ts; the connection is pinned to the checked address), follows no
+ * (services/network-policy.ts; the connection is pinned to the checked address), follows no
  * redirect, reads at most `maxResponseBytes` of the answer and gives up after `timeoutMs`.
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
