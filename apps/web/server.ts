@@ -3,6 +3,7 @@
  * packages/api's Node handler, and hands every other path to Next.js (custom-server mode), so
  * the API never pays for Next's route handlers.
  */
+import cluster from "node:cluster";
 import { createServer } from "node:http";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,9 +14,12 @@ import { setClientAddress } from "./src/server/client-address";
 import { readConfig } from "./src/server/config";
 import { admitPageBody, admitPageChange } from "./src/server/page-body";
 import { setRuntime } from "./src/server/runtime";
+import { superviseWorkers } from "./src/server/workers";
 
 const dev = process.argv.includes("--dev");
 const config = readConfig();
+// TASKPORT_WORKERS > 1: this process only supervises the workers, each of which runs this file.
+if (cluster.isPrimary && config.workers > 1) await superviseWorkers(config.workers);
 
 const db = await openDatabase({
   databaseUrl: config.databaseUrl,

@@ -31,6 +31,8 @@ export interface AppConfig {
     answerTimeoutMs: number | undefined;
   };
   apiOnly: boolean;
+  /** TASKPORT_WORKERS: server processes sharing the port (node:cluster); 1 by default. */
+  workers: number;
   /** TASKPORT_JOB_WORKERS=0: this process runs no background jobs (it still enqueues them). */
   jobWorkers: boolean;
   /** TASKPORT_JOB_STALE_SECONDS: a running job silent this long is retried elsewhere. */
@@ -51,6 +53,16 @@ export interface AppConfig {
     retrySeconds: number[] | undefined;
     disableAfterFailures: number | undefined;
   };
+}
+
+/** TASKPORT_WORKERS: PGlite is one process's database, so more than one needs DATABASE_URL. */
+function workerCount(env: NodeJS.ProcessEnv): number {
+  const workers = positiveInt("TASKPORT_WORKERS", env.TASKPORT_WORKERS) ?? 1;
+  if (workers > 1 && !env.DATABASE_URL)
+    throw new Error(
+      "TASKPORT_WORKERS above 1 needs DATABASE_URL: the embedded PGlite belongs to one process.",
+    );
+  return workers;
 }
 
 function list(value: string | undefined): string[] {
@@ -135,6 +147,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       answerTimeoutMs: positiveInt("DATABASE_ANSWER_TIMEOUT_MS", env.DATABASE_ANSWER_TIMEOUT_MS),
     },
     apiOnly: env.TASKPORT_API_ONLY === "1" || env.TASKPORT_API_ONLY === "true",
+    workers: workerCount(env),
     jobWorkers: !(env.TASKPORT_JOB_WORKERS === "0" || env.TASKPORT_JOB_WORKERS === "false"),
     jobStaleSeconds: positiveInt("TASKPORT_JOB_STALE_SECONDS", env.TASKPORT_JOB_STALE_SECONDS),
     localFilesRoot: env.TASKPORT_LOCAL_FILES_ROOT

@@ -77,3 +77,18 @@ describe("the outbound network policy", () => {
     );
   });
 });
+
+describe("the number of server processes", () => {
+  it("is one unless TASKPORT_WORKERS says otherwise, and more only on PostgreSQL", () => {
+    expect(readConfig(env()).workers).toBe(1);
+    expect(
+      readConfig(env({ TASKPORT_WORKERS: "2", DATABASE_URL: "postgres://127.0.0.1/test" })).workers,
+    ).toBe(2);
+    expect(() => readConfig(env({ TASKPORT_WORKERS: "2" }))).toThrow(
+      "TASKPORT_WORKERS above 1 needs DATABASE_URL: the embedded PGlite belongs to one process.",
+    );
+    expect(() => readConfig(env({ TASKPORT_WORKERS: "0" }))).toThrow(
+      'TASKPORT_WORKERS must be a positive integer, got "0".',
+    );
+  });
+});
