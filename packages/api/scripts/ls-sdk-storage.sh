@@ -30,6 +30,7 @@ for n in 1 2; do printf '{"text": "file %s"}' "$n" > "$WORK/files/tasks/file-$n.
 PORT=$((20000 + RANDOM % 20000))
 TOKEN=sdk_storage_token_0123456789
 PGLITE_DIR="$WORK/pglite" PORT=$PORT TASKPORT_API_ONLY=1 TASKPORT_LOCAL_FILES_ROOT="$WORK/files" \
+  TASKPORT_OUTBOUND_ALLOW_NETWORKS=127.0.0.0/8 \
   TASKPORT_ADMIN_EMAIL=sdk@example.com TASKPORT_ADMIN_PASSWORD=sdk-password-123 \
   TASKPORT_ADMIN_TOKEN=$TOKEN setsid pnpm --filter @taskport/web start > "$WORK/server.log" 2>&1 &
 PIDS+=($!)
