@@ -3,8 +3,8 @@
  * (TASKPORT_API_ONLY=1) in its own process:
  *   1. one JSON request of N tasks (POST /api/projects/{id}/import);
  *   2. `psql \copy` of a file prepared beforehand with exactly the rows that import writes,
- *      into a scratch table made LIKE tasks INCLUDING ALL (columns, defaults, indexes) with the
- *      project foreign key: the database's own limit for those rows (median of three);
+ *      into a scratch table made LIKE tasks INCLUDING ALL (columns, defaults, indexes) with
+ *      every foreign key of tasks: the database's own limit for those rows (median of three);
  *   3. single creates into the same project while the same import runs (their p99 and
  *      errors), then a check that the project's inner_ids are 1..n with no gap;
  *   4. one multipart upload of a JSONL file of M tasks, with the server's peak resident
@@ -97,9 +97,14 @@ export async function measureImports(
   const copyM = join(dir, "rows-m.csv");
   await writeLines(copyN, copyRows(N, copyProject, seeded.userId));
   await writeLines(copyM, copyRows(M, copyProject, seeded.userId));
-  await raw.unsafe(`create table copy_tasks (like tasks including all);
-    alter table copy_tasks add constraint copy_tasks_project_id_fk foreign key (project_id)
-      references projects (id) on delete cascade`);
+  // LIKE copies columns, defaults, indexes and checks but no foreign key: each of tasks' is
+  // added as defined there, so that COPY checks every row as an insert into tasks does.
+  await raw.unsafe("create table copy_tasks (like tasks including all)");
+  const foreignKeys = await raw<{ definition: string }[]>`
+    select pg_get_constraintdef(oid) as definition from pg_constraint
+    where conrelid = 'tasks'::regclass and contype = 'f' order by conname`;
+  for (const [i, { definition }] of foreignKeys.entries())
+    await raw.unsafe(`alter table copy_tasks add constraint copy_tasks_fk_${i} ${definition}`);
   const copy = (file: string) => {
     const seconds = psql(
       seeded.dbUrl,

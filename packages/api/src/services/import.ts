@@ -339,6 +339,10 @@ class ImportStage {
   private predictions = 0;
   private created = false;
   private file: FileHandle | null = null;
+  /** What `take` staged since the last `flush`. */
+  private pendingLines = "";
+  private pendingTasks: { ord: number; task: ImportedTask; fileUploadId: number | null }[] = [];
+  private pendingChildren: { ord: number; task: ImportedTask }[] = [];
 
   constructor(
     private readonly tx: Db,
@@ -386,14 +390,76 @@ class ImportStage {
     this.file = null;
   }
 
-  /** Stages one batch (one write, or one round trip per table). */
-  async add(fileUploadId: number | null, batch: ImportedTask[]): Promise<void> {
+  /**
+   * Stages one checked task (its place is the next ord) until `flush`, and answers about how
+   * many bytes of memory it holds until then. On PostgreSQL its COPY line is made at once,
+   * and only a task with annotations or predictions is kept as it is.
+   */
+  take(task: ImportedTask, fileUploadId: number | null): number {
+    const ord = ++this.staged;
+    const children = task.annotations.length > 0 || task.predictions.length > 0;
+    if (children) this.pendingChildren.push({ ord, task });
+    if (!this.copies) {
+      this.pendingTasks.push({ ord, task, fileUploadId });
+      return estimateBytes(task);
+    }
+    let done = 0;
+    let cancelled = 0;
+    for (const a of task.annotations) {
+      if (a.was_cancelled) cancelled++;
+      else done++;
+    }
+    // A COPY line without its inner_id (added by the final write), in COPY_TASKS's order.
+    const line = `${this.project.id}\t${copyJson(task.data)}\t${copyJson(task.meta)}\t${this.project.overlap}\t${this.actor.userId}\t${done >= this.project.overlap ? "t" : "f"}\t${done}\t${cancelled}\t${task.predictions.length}\t${fileUploadId ?? "\\N"}\n`;
+    this.pendingLines += line;
+    return line.length * 2 + (children ? estimateBytes(task) : 0);
+  }
+
+  /** Forgets what `take` staged since the last `flush`. */
+  drop(): void {
+    this.pendingLines = "";
+    this.pendingTasks = [];
+    this.pendingChildren = [];
+  }
+
+  /** Writes what `take` staged: one file write, or one round trip per table. */
+  async flush(): Promise<void> {
+    const tasksToWrite = this.pendingTasks;
+    const lines = this.pendingLines;
+    const children = this.pendingChildren;
+    this.pendingTasks = [];
+    this.pendingLines = "";
+    this.pendingChildren = [];
+    if (tasksToWrite.length === 0 && lines === "" && children.length === 0) return;
     await this.create();
     const { tx, actor, project } = this;
+    if (this.file) {
+      await this.file.write(lines);
+    } else {
+      const taskRows = tasksToWrite.map(({ ord, task, fileUploadId }) => {
+        let done = 0;
+        for (const a of task.annotations) if (!a.was_cancelled) done++;
+        return {
+          ord,
+          data: task.data,
+          meta: task.meta,
+          is_labeled: done >= project.overlap,
+          total_annotations: done,
+          cancelled_annotations: task.annotations.length - done,
+          total_predictions: task.predictions.length,
+          file_upload_id: fileUploadId,
+        };
+      });
+      await tx.execute(sql`insert into import_staged_tasks
+        select * from jsonb_to_recordset(${JSON.stringify(taskRows)}::jsonb) as r(ord bigint,
+          data jsonb, meta jsonb, is_labeled boolean, total_annotations integer,
+          cancelled_annotations integer, total_predictions integer, file_upload_id bigint)`);
+    }
+    if (children.length === 0) return;
     // completed_by must name a user of the caller's organization; any other id (an export
     // from another server, or another tenant's user) becomes the importing user.
     const named = new Set<number>();
-    for (const task of batch)
+    for (const { task } of children)
       for (const a of task.annotations) if (a.completed_by !== null) named.add(a.completed_by);
     const members = new Set<number>();
     if (named.size > 0) {
@@ -403,22 +469,10 @@ class ImportStage {
         .where(and(eq(users.organizationId, actor.organizationId), inArray(users.id, [...named])));
       for (const row of rows) members.add(row.id);
     }
-    const taskRows = [];
     const annotationRows = [];
     const predictionRows = [];
-    // A COPY line without its inner_id (added by the final write): the project, the task's
-    // data and meta, the overlap, the creator, its counters and its file.
-    const head = `${project.id}\t`;
-    const tail = `\t${project.overlap}\t${actor.userId}\t`;
-    const file = fileUploadId === null ? "\\N" : String(fileUploadId);
-    let lines = "";
-    for (const task of batch) {
-      const ord = ++this.staged;
-      let done = 0;
-      let cancelled = 0;
+    for (const { ord, task } of children) {
       for (const a of task.annotations) {
-        if (a.was_cancelled) cancelled++;
-        else done++;
         annotationRows.push({
           ord,
           result: a.result,
@@ -431,29 +485,6 @@ class ImportStage {
         });
       }
       for (const p of task.predictions) predictionRows.push({ ord, ...p });
-      const isLabeled = done >= project.overlap;
-      if (this.file) {
-        lines += `${head}${copyJson(task.data)}\t${copyJson(task.meta)}${tail}${isLabeled ? "t" : "f"}\t${done}\t${cancelled}\t${task.predictions.length}\t${file}\n`;
-      } else {
-        taskRows.push({
-          ord,
-          data: task.data,
-          meta: task.meta,
-          is_labeled: isLabeled,
-          total_annotations: done,
-          cancelled_annotations: cancelled,
-          total_predictions: task.predictions.length,
-          file_upload_id: fileUploadId,
-        });
-      }
-    }
-    if (this.file) {
-      await this.file.write(lines);
-    } else {
-      await tx.execute(sql`insert into import_staged_tasks
-        select * from jsonb_to_recordset(${JSON.stringify(taskRows)}::jsonb) as r(ord bigint,
-          data jsonb, meta jsonb, is_labeled boolean, total_annotations integer,
-          cancelled_annotations integer, total_predictions integer, file_upload_id bigint)`);
     }
     if (annotationRows.length > 0) {
       this.annotations += annotationRows.length;
@@ -708,7 +739,7 @@ class ImportRun {
   private index = 0;
   private annotationCount = 0;
   private predictionCount = 0;
-  private batch: ImportedTask[] = [];
+  private batchTasks = 0;
   private batchBytes = 0;
   private fileUploadId: number | null = null;
   /** Where tasks are written; none when the import does not commit them. */
@@ -755,7 +786,7 @@ class ImportRun {
         }
         this.accept(item);
         if (this.stopped) return;
-        if (this.batch.length >= BATCH_TASKS || this.batchBytes >= BATCH_BYTES) await this.flush();
+        if (this.batchTasks >= BATCH_TASKS || this.batchBytes >= BATCH_BYTES) await this.flush();
       }
     } catch (error) {
       if (error instanceof ImportFormatError) {
@@ -822,19 +853,19 @@ class ImportRun {
       this.annotationCount += task.annotations.length;
       this.predictionCount += task.predictions.length;
       if (this.stage) {
-        this.batch.push(task);
+        this.batchTasks++;
         // Cut by size too: a few thousand large tasks must not become one huge statement.
-        this.batchBytes += estimateBytes(task);
+        this.batchBytes += this.stage.take(task, this.fileUploadId);
       }
     }
     this.index++;
   }
 
   private async flush(): Promise<void> {
-    if (this.stage && this.batch.length > 0 && this.errors.length === 0) {
-      await this.stage.add(this.fileUploadId, this.batch);
-    }
-    this.batch = [];
+    // After a bad item nothing more is written: the import fails as a whole.
+    if (this.errors.length === 0) await this.stage?.flush();
+    else this.stage?.drop();
+    this.batchTasks = 0;
     this.batchBytes = 0;
   }
 
