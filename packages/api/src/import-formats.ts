@@ -5,7 +5,6 @@
  * code as the server (`@taskport/api/import-formats`).
  */
 
-import { createInterface } from "node:readline";
 import { pipeline, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { UNDEFINED_DATA_KEY } from "@taskport/schema";
@@ -261,35 +260,68 @@ async function* readJsonArray(input: ByteSource): AsyncGenerator<unknown> {
   if (decoder.end().trim() !== "") throw invalid('unexpected text after the closing "]"');
 }
 
-async function* lines(input: ByteSource): AsyncGenerator<string> {
-  const reader = createInterface({
-    input: Readable.from(input),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
+/**
+ * The lines of `input`, a chunk's worth at a time: split at "\n", "\r\n" or a lone "\r", as
+ * readline splits them, without its per-line events; a leading byte order mark dropped.
+ */
+async function* lines(input: ByteSource): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
   let first = true;
-  for await (const line of reader) {
-    yield first ? line.replace(/^\uFEFF/, "") : line;
-    first = false;
+  for await (const raw of input) {
+    const text = rest + (typeof raw === "string" ? raw : decoder.write(raw as Buffer));
+    const out: string[] = [];
+    let start = 0;
+    // `rest` holds no line break (at most a last "\r"): the search starts past it. Each kind
+    // of break is looked up again only once it has been passed.
+    const from = Math.max(0, rest.length - 1);
+    let nl = text.indexOf("\n", from);
+    let cr = text.indexOf("\r", from);
+    for (;;) {
+      if (nl !== -1 && nl < start) nl = text.indexOf("\n", start);
+      if (cr !== -1 && cr < start) cr = text.indexOf("\r", start);
+      // A "\r" last in the chunk may be the first half of a "\r\n": wait for the next chunk.
+      const end = cr !== -1 && (nl === -1 || cr < nl) && cr < text.length - 1 ? cr : nl;
+      if (end === -1) break;
+      out.push(text.slice(start, end));
+      start = end + (end === cr && text.charCodeAt(end + 1) === 0x0a ? 2 : 1);
+    }
+    rest = text.slice(start);
+    if (first && out.length > 0) {
+      out[0] = (out[0] as string).replace(/^\uFEFF/, "");
+      first = false;
+    }
+    if (out.length > 0) yield out;
   }
+  rest += decoder.end();
+  if (rest.endsWith("\r")) rest = rest.slice(0, -1);
+  if (first) rest = rest.replace(/^\uFEFF/, "");
+  if (rest !== "") yield [rest];
 }
 
 async function* readJsonLines(input: ByteSource): AsyncGenerator<unknown> {
   let lineNumber = 0;
-  for await (const line of lines(input)) {
-    lineNumber += 1;
-    if (line.trim() === "") continue;
-    try {
-      yield JSON.parse(line);
-    } catch (error) {
-      throw new ImportFormatError(`Line ${lineNumber} is not valid JSON: ${describe(error)}.`);
+  for await (const chunk of lines(input)) {
+    for (const line of chunk) {
+      lineNumber += 1;
+      if (line.trim() === "") continue;
+      let item: unknown;
+      try {
+        item = JSON.parse(line);
+      } catch (error) {
+        throw new ImportFormatError(`Line ${lineNumber} is not valid JSON: ${describe(error)}.`);
+      }
+      yield item;
     }
   }
 }
 
 async function* readTextLines(input: ByteSource): AsyncGenerator<unknown> {
-  for await (const line of lines(input)) {
-    if (line.trim() === "") continue;
-    yield { [UNDEFINED_DATA_KEY]: line };
+  for await (const chunk of lines(input)) {
+    for (const line of chunk) {
+      if (line.trim() === "") continue;
+      yield { [UNDEFINED_DATA_KEY]: line };
+    }
   }
 }
 

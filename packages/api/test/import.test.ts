@@ -421,11 +421,17 @@ describe("import formats", () => {
   });
 
   it("TXT: one task per line under the config's only variable", async () => {
-    await importFile("first line\nsecond, with comma\n\nthird ☃\n", "txt");
+    // Lines end as readline ends them: "\n", "\r\n" or a lone "\r"; a last line needs none.
+    await importFile(
+      "\uFEFFfirst line\r\nsecond, with comma\n\nthird ☃\rfourth\r\r\n  \nlast",
+      "txt",
+    );
     expect((await projectTasks()).map((r) => r.data)).toEqual([
       { text: "first line" },
       { text: "second, with comma" },
       { text: "third ☃" },
+      { text: "fourth" },
+      { text: "last" },
     ]);
     const images = await tenant.caller.project.create({
       title: "Images",
