@@ -5,13 +5,14 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createPostgresDb } from "../src/db/client";
+import { createPostgresDb, type Db } from "../src/db/client";
 import { jobs } from "../src/db/schema";
 import { createCaller, createTRPCContext } from "../src/index";
 import {
   backoff,
   JobCancelled,
   type JobContext,
+  type JobRow,
   JobSuperseded,
   JobSystem,
   PermanentJobError,
@@ -336,6 +337,70 @@ describe("jobs", () => {
     secondFinishes.open();
     const done = await waitForStatus(second, job.id, "completed", 20_000);
     expect(done.progress).toEqual({ step: 2 });
+  });
+
+  it("runs the end hooks in the transaction that ends the job, once, never for a retried attempt or a dead one", async () => {
+    const ends: unknown[] = [];
+    /** What a hook sees of its job inside its transaction: the final status, already. */
+    const record = async (tx: Db, kind: string, id: string, detail: unknown) => {
+      const [row] = await tx.select().from(jobs).where(eq(jobs.id, id));
+      ends.push({ kind, id, status: row?.status, attempt: row?.attempt, detail });
+    };
+    const hooks = {
+      completed: (tx: Db, job: JobRow, result: unknown) => record(tx, "completed", job.id, result),
+      failed: (tx: Db, job: JobRow, error: string) => record(tx, "failed", job.id, error),
+    };
+    const hangs = gate();
+    const first = await startSystem((s) => {
+      s.define({
+        queue: "ends",
+        retry: backoff(2, 0),
+        handler: async ({ attempt, data }) => {
+          if (attempt === 1 || (data as { fails?: boolean }).fails) throw new Error("nope");
+          return "ok";
+        },
+        ...hooks,
+      });
+      s.define({
+        queue: "dies",
+        retry: backoff(1, 0),
+        handler: async () => {
+          await hangs.opened;
+          return "too late";
+        },
+        ...hooks,
+      });
+    });
+    const retried = await first.enqueue("ends", {});
+    const failing = await first.enqueue("ends", { fails: true });
+    await waitForStatus(first, retried.job.id, "completed");
+    await waitForStatus(first, failing.job.id, "failed");
+    expect(ends).toEqual([
+      { kind: "completed", id: retried.job.id, status: "completed", attempt: 2, detail: "ok" },
+      { kind: "failed", id: failing.job.id, status: "failed", attempt: 2, detail: "nope" },
+    ]);
+
+    // A job on its last attempt whose process stopped: failed by another process's reaper.
+    ends.length = 0;
+    const dead = await first.enqueue("dies", {});
+    await waitForStatus(first, dead.job.id, "running");
+    await first.stop(200);
+    systems.splice(systems.indexOf(first), 1);
+    const second = await startSystem(
+      (s) => {
+        s.define({ queue: "ends", handler: async () => {}, ...hooks });
+        s.define({ queue: "dies", handler: async () => {}, ...hooks });
+      },
+      { staleAfterSeconds: 1 },
+    );
+    const failed = await waitForStatus(second, dead.job.id, "failed", 20_000);
+    // The dead attempt returning afterwards completes nothing and announces nothing.
+    hangs.open();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ends).toEqual([
+      { kind: "failed", id: dead.job.id, status: "failed", attempt: 1, detail: failed.error },
+    ]);
+    expect((await second.get(dead.job.id))?.status).toBe("failed");
   });
 
   it("cancels through commit: a handler that ignores its signal still stops at its next write", async () => {

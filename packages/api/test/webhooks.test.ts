@@ -10,7 +10,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { Webhook as Verifier } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { webhookEvents } from "../src/db/schema";
@@ -72,7 +72,8 @@ beforeAll(async () => {
   database = await createTestDatabase();
   localRoot = mkdtempSync(join(tmpdir(), "taskport-hooks-"));
   jobs = createJobSystem({
-    storage: { localFilesRoot: localRoot },
+    // A failed sync is retried after a second, three attempts in all.
+    storage: { localFilesRoot: localRoot, retry: { attempts: 3, delaySeconds: () => 1 } },
     db: database.db,
     pollingIntervalSeconds: 0.5,
     logError: () => {},
@@ -546,6 +547,92 @@ describe("deliveries", () => {
       storage: { id: storage.body.id },
       tasks_created: 3,
     });
+  });
+
+  /**
+   * A local storage's sync whose every attempt fails at its first batch, after it started: a
+   * trigger refuses the storage's object records until `heal` drops it.
+   */
+  async function failingSync(token: string, projectId: number) {
+    const folder = join(localRoot, `failing-${projectId}`);
+    mkdirSync(folder);
+    writeFileSync(join(folder, "t.json"), JSON.stringify({ text: "retried" }));
+    const storage = await call(token, "POST", "/api/storages/localfiles", {
+      project: projectId,
+      path: folder,
+    });
+    expect(storage.status).toBe(201);
+    const storageId = storage.body.id as number;
+    const trigger = `refuse_storage_${storageId}`;
+    await database.db.execute(
+      sql.raw(`create function ${trigger}() returns trigger language plpgsql as $$
+        begin raise exception 'the storage is unavailable'; end $$`),
+    );
+    await database.db.execute(
+      sql.raw(`create trigger ${trigger} before insert on storage_objects for each row
+        when (new.storage_id = ${storageId}) execute function ${trigger}()`),
+    );
+    const sync = await call(token, "POST", `/api/storages/localfiles/${storageId}/sync`);
+    expect(sync.status).toBe(200);
+    const heal = async () => {
+      await database.db.execute(sql.raw(`drop trigger ${trigger} on storage_objects`));
+      await database.db.execute(sql.raw(`drop function ${trigger}()`));
+    };
+    return { storageId, jobId: sync.body.last_sync_job as string, heal };
+  }
+
+  it("announces a sync once when its first attempt fails after starting and a retry completes it", async () => {
+    const { token, projectId } = await setup({
+      send_for_all_actions: false,
+      actions: ["STORAGE_SYNC_STARTED", "STORAGE_SYNC_COMPLETED", "STORAGE_SYNC_FAILED"],
+    });
+    const { storageId, jobId, heal } = await failingSync(token, projectId);
+    await until(
+      "the first attempt to fail",
+      async () => (await jobs.get(jobId))?.status === "retrying",
+    );
+    await heal();
+    const job = await until("the sync to end", async () => {
+      const row = await jobs.get(jobId);
+      return row?.status === "completed" ? row : undefined;
+    });
+    expect(job.attempt).toBe(2);
+    await until("the completion's delivery", () =>
+      receiver.received.some((r) => r.json.action === "STORAGE_SYNC_COMPLETED"),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.received.map((r) => r.json)).toEqual([
+      expect.objectContaining({
+        action: "STORAGE_SYNC_STARTED",
+        job: jobId,
+        storage: { id: storageId, type: "localfiles", project: projectId },
+      }),
+      expect.objectContaining({ action: "STORAGE_SYNC_COMPLETED", job: jobId, tasks_created: 1 }),
+    ]);
+  });
+
+  it("announces a sync that fails on every attempt as started once and failed once", async () => {
+    const { token, projectId } = await setup();
+    const { storageId, jobId, heal } = await failingSync(token, projectId);
+    const job = await until("the sync to fail", async () => {
+      const row = await jobs.get(jobId);
+      return row?.status === "failed" ? row : undefined;
+    });
+    await heal();
+    expect(job.attempt).toBe(3);
+    await until("the failure's delivery", () =>
+      receiver.received.some((r) => r.json.action === "STORAGE_SYNC_FAILED"),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.received.map((r) => r.json)).toEqual([
+      expect.objectContaining({ action: "STORAGE_SYNC_STARTED", job: jobId }),
+      expect.objectContaining({
+        action: "STORAGE_SYNC_FAILED",
+        job: jobId,
+        storage: { id: storageId, type: "localfiles", project: projectId },
+        error: job.error,
+      }),
+    ]);
   });
 
   it("sends one event per annotation write, in Label Studio's shape, none for a refused write", async () => {

@@ -120,6 +120,16 @@ export interface JobDefinition<T> {
    * would otherwise learn of it, never runs).
    */
   cancelled?(tx: Db, data: T): Promise<void>;
+  /**
+   * Runs in the transaction that marks the job completed (with the handler's result), so what
+   * it writes (an outbox event, say) exists exactly when the job ended as completed.
+   */
+  completed?(tx: Db, job: JobRow, result: unknown): Promise<void>;
+  /**
+   * Runs in the transaction that marks the job failed: a permanent error, its last attempt's
+   * error, or its last attempt's process found dead. Never for a job that is retried.
+   */
+  failed?(tx: Db, job: JobRow, error: string): Promise<void>;
 }
 
 export interface EnqueueOptions {
@@ -485,24 +495,56 @@ export class JobSystem {
     await this.retry(definition, claimed, delay, message);
   }
 
-  /** Ends an attempt, if it still owns the row. */
+  /**
+   * Ends an attempt, if it still owns the row, running the definition's `completed` or
+   * `failed` hook in the same transaction.
+   */
   private async finish(
     claimed: JobRow,
     end: { status: "completed" | "failed" | "cancelled"; result?: unknown; error?: string },
   ): Promise<void> {
-    await this.db
-      .update(jobs)
-      .set({
-        status: end.status,
-        result: end.result ?? null,
-        error: end.error ?? null,
-        workerId: null,
-        finishedAt: sql`now()`,
-        updatedAt: sql`now()`,
-      })
-      .where(
-        and(eq(jobs.id, claimed.id), eq(jobs.attempt, claimed.attempt), eq(jobs.status, "running")),
-      );
+    const definition = this.definitions.get(claimed.queue);
+    await this.db.transaction(async (t) => {
+      const tx = t as unknown as Db;
+      const [row] = await tx
+        .update(jobs)
+        .set({
+          status: end.status,
+          result: end.result ?? null,
+          error: end.error ?? null,
+          workerId: null,
+          finishedAt: sql`now()`,
+          updatedAt: sql`now()`,
+        })
+        .where(
+          and(
+            eq(jobs.id, claimed.id),
+            eq(jobs.attempt, claimed.attempt),
+            eq(jobs.status, "running"),
+          ),
+        )
+        .returning();
+      if (!row || !definition) return;
+      if (end.status === "completed" && definition.completed) {
+        await this.hook(tx, row.id, (sp) => definition.completed?.(sp, row, end.result ?? null));
+      } else if (end.status === "failed" && definition.failed) {
+        await this.hook(tx, row.id, (sp) => definition.failed?.(sp, row, end.error ?? ""));
+      }
+    });
+  }
+
+  /**
+   * Runs an end hook in a savepoint of `tx`: a hook that fails is logged and undone, and the
+   * job still ends (a hook failing the same way every time would otherwise keep it running).
+   */
+  private async hook(tx: Db, id: string, run: (tx: Db) => Promise<void> | undefined) {
+    try {
+      await tx.transaction(async (sp) => {
+        await run(sp as unknown as Db);
+      });
+    } catch (error) {
+      this.logError(id, error);
+    }
   }
 
   /** A delivery that arrived while this process stops: its attempt goes to a new pg-boss job. */
@@ -596,7 +638,7 @@ export class JobSystem {
         const definition = this.definitions.get(row.queue);
         const message = "The server running this job stopped; the job resumed on another attempt.";
         if (!definition || row.attempt >= row.maxAttempts) {
-          await tx
+          const [failed] = await tx
             .update(jobs)
             .set({
               status: "failed",
@@ -605,7 +647,11 @@ export class JobSystem {
               finishedAt: sql`now()`,
               updatedAt: sql`now()`,
             })
-            .where(eq(jobs.id, row.id));
+            .where(eq(jobs.id, row.id))
+            .returning();
+          if (failed && definition?.failed) {
+            await this.hook(tx, row.id, (sp) => definition.failed?.(sp, failed, message));
+          }
           return true;
         }
         const bossId = randomUUID();

@@ -12,6 +12,11 @@
  * Each batch of objects commits its tasks, links, object records and the job's progress,
  * cursor included, in one transaction: a sync interrupted at any point (kill -9) resumes
  * after the last committed key and never makes a task twice.
+ *
+ * Its webhook events are each written once per sync, in the transaction of the fact they
+ * announce: STORAGE_SYNC_STARTED with the progress that records `started` (a retried or
+ * resumed attempt finds it and announces nothing), STORAGE_SYNC_COMPLETED and
+ * STORAGE_SYNC_FAILED with the job's final status (the job system's end hooks).
  */
 import {
   checkImportItem,
@@ -29,14 +34,12 @@ import { importStorages, jobs, projects, storageLinks, storageObjects } from "..
 import { pgErrorCode } from "../errors";
 import {
   backoff,
-  JobCancelled,
   type JobContext,
   type JobDefinition,
-  JobInterrupted,
   type JobRow,
-  JobSuperseded,
   type JobSystem,
   PermanentJobError,
+  type RetryPolicy,
   UNFINISHED,
 } from "../jobs/system";
 import { BATCH_TASKS, DEFAULT_MAX_IMPORT_BYTES, writeBatch } from "./import";
@@ -48,10 +51,9 @@ import {
   type StorageSource,
 } from "./storage-source";
 import { objectTagsOf, resultRulesFor } from "./task";
-import { emitSyncEvent, webhooksWant } from "./webhook-events";
+import { emitSyncEvent } from "./webhook-events";
 
 export const SYNC_QUEUE = "storage-sync";
-/** A sync's attempts: its last failure is announced to webhooks (STORAGE_SYNC_FAILED). */
 const SYNC_RETRY = backoff(3, 5);
 export const SYNC_TICK_QUEUE = "storage-sync-tick";
 
@@ -72,9 +74,15 @@ export interface SyncData {
 export interface SyncSettings extends SourceOptions {
   /** Objects larger than this are reported as errors rather than read (default 250 MiB). */
   maxObjectBytes?: number;
+  /** A sync's attempts and the waits between them (default 3 attempts, from 5 s). */
+  retry?: RetryPolicy;
 }
 
-type Progress = SyncProgress & { cursor: string | null };
+/**
+ * `started`: STORAGE_SYNC_STARTED was written (with this progress). Absent in the progress of
+ * a sync that had committed a batch before it was recorded: such a sync had announced itself.
+ */
+type Progress = SyncProgress & { cursor: string | null; started?: boolean };
 
 export function emptyProgress(): Progress {
   return {
@@ -427,20 +435,24 @@ async function runSync(
   };
 
   let progress: Progress = { ...emptyProgress(), ...(context.progress as Partial<Progress>) };
+  // An attempt that found the sync done (its process stopped before the job was marked
+  // completed) has nothing left to do: the job now completes, and announces it.
+  if (progress.phase === "done") return progress;
   const fresh = progress.objects_listed === 0 && progress.cursor === null;
-  // A sync from its start announces itself (again if it restarts before its first commit).
-  if (fresh && (await webhooksWant(db, { projectId: project.id }, "STORAGE_SYNC_STARTED"))) {
-    await context.commit(async (tx) => {
-      await emitSyncEvent(tx, project.id, storage, "STORAGE_SYNC_STARTED", context.id);
-      return undefined;
-    });
-  }
   if (fresh) {
     const [known] = await db
       .select({ n: sql<number>`count(*)::int` })
       .from(storageObjects)
       .where(eq(storageObjects.storageId, storage.id));
     progress.objects_expected = known?.n ?? 0;
+  }
+  if (fresh && !progress.started) {
+    const next: Progress = { ...progress, started: true };
+    await context.commit(async (tx) => {
+      await emitSyncEvent(tx, project.id, storage, "STORAGE_SYNC_STARTED", context.id);
+      return next;
+    });
+    progress = next;
   }
   let lastCommit = Date.now();
   /** Commits `write`'s changes with the progress they lead to (only once they are durable). */
@@ -520,10 +532,21 @@ async function runSync(
     next.phase = "done";
     next.cursor = null;
     await writeObjects(tx, target, [], rest, [...rest.keys()], next);
-    const { cursor: _cursor, errors: _errors, ...summary } = next;
-    await emitSyncEvent(tx, project.id, storage, "STORAGE_SYNC_COMPLETED", context.id, summary);
   });
   return progress;
+}
+
+/** The storage a sync announces events for (none once the storage was deleted). */
+async function syncedStorage(tx: Db, data: SyncData) {
+  const [found] = await tx
+    .select({
+      id: importStorages.id,
+      type: importStorages.type,
+      projectId: importStorages.projectId,
+    })
+    .from(importStorages)
+    .where(eq(importStorages.id, data.storageId));
+  return found;
 }
 
 /** The sync job: a deleted storage or project ends it at once rather than being retried. */
@@ -531,55 +554,45 @@ export function syncDefinition(db: Db, settings: SyncSettings): JobDefinition<Sy
   return {
     queue: SYNC_QUEUE,
     concurrency: 2,
-    retry: SYNC_RETRY,
+    retry: settings.retry ?? SYNC_RETRY,
     handler: async (context) => {
       try {
         const {
           errors: _errors,
           cursor: _cursor,
+          started: _started,
           ...summary
         } = await runSync(db, settings, context);
         return summary;
       } catch (error) {
-        const final =
+        if (
           pgErrorCode(error) === "23503" ||
           (error instanceof TRPCError && error.code === "NOT_FOUND")
-            ? new PermanentJobError("The storage or its project was deleted during the sync.")
-            : error;
-        await announceFailure(db, context, final);
-        throw final;
+        )
+          throw new PermanentJobError("The storage or its project was deleted during the sync.");
+        throw error;
       }
     },
+    completed: async (tx, job, summary) => {
+      const storage = await syncedStorage(tx, job.data as unknown as SyncData);
+      if (!storage) return;
+      await emitSyncEvent(
+        tx,
+        storage.projectId,
+        storage,
+        "STORAGE_SYNC_COMPLETED",
+        job.id,
+        summary as Record<string, unknown>,
+      );
+    },
+    failed: async (tx, job, error) => {
+      const storage = await syncedStorage(tx, job.data as unknown as SyncData);
+      if (!storage) return;
+      await emitSyncEvent(tx, storage.projectId, storage, "STORAGE_SYNC_FAILED", job.id, {
+        error,
+      });
+    },
   };
-}
-
-/** STORAGE_SYNC_FAILED when this attempt is the sync's last (not for cancels and hand-overs). */
-async function announceFailure(db: Db, context: JobContext<SyncData>, error: unknown) {
-  if (error instanceof JobCancelled || error instanceof JobSuperseded) return;
-  if (error instanceof JobInterrupted) return;
-  if (!(error instanceof PermanentJobError) && context.attempt < SYNC_RETRY.attempts) return;
-  const [found] = await db
-    .select({
-      id: importStorages.id,
-      type: importStorages.type,
-      projectId: importStorages.projectId,
-    })
-    .from(importStorages)
-    .where(eq(importStorages.id, context.data.storageId));
-  if (!found) return;
-  const message = error instanceof Error ? error.message : String(error);
-  await db
-    .transaction((tx) =>
-      emitSyncEvent(
-        tx as unknown as Db,
-        found.projectId,
-        found,
-        "STORAGE_SYNC_FAILED",
-        context.id,
-        { error: message },
-      ),
-    )
-    .catch(() => {});
 }
 
 /**

@@ -80,7 +80,7 @@ function traceback(job: JobRow | null): string | null {
 
 function meta(job: JobRow | null): Record<string, unknown> {
   if (!job) return {};
-  const { errors: _errors, cursor: _cursor, ...counters } = job.progress;
+  const { errors: _errors, cursor: _cursor, started: _started, ...counters } = job.progress;
   const end = job.finishedAt ?? (job.status === "running" ? new Date() : null);
   return {
     ...counters,
