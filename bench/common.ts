@@ -234,9 +234,11 @@ export type Server = Awaited<ReturnType<typeof startTaskport>>;
 /** The production server (apps/web/server.ts) in its own process, once /api/health answers. */
 export async function startTaskport(env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
   const port = await freePort();
+  // BENCH_PROFILE_DIR: each server process writes a V8 CPU profile there when it exits.
+  const profile = process.env.BENCH_PROFILE_DIR;
   const child = nodeTsx("server.ts", [], {
     cwd: webDir,
-    nodeArgs,
+    nodeArgs: profile ? [...nodeArgs, "--cpu-prof", `--cpu-prof-dir=${profile}`] : nodeArgs,
     env: {
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
