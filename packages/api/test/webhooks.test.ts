@@ -550,10 +550,11 @@ describe("deliveries", () => {
   });
 
   /**
-   * A local storage's sync whose every attempt fails at its first batch, after it started: a
-   * trigger refuses the storage's object records until `heal` drops it.
+   * A local storage's sync whose every attempt fails, until `heal` drops the trigger that
+   * refuses its writes: at its first batch, after it started (`batch`), or as its job is marked
+   * completed, after its last batch committed (`end`, as when its process stops in between).
    */
-  async function failingSync(token: string, projectId: number) {
+  async function failingSync(token: string, projectId: number, at: "batch" | "end" = "batch") {
     const folder = join(localRoot, `failing-${projectId}`);
     mkdirSync(folder);
     writeFileSync(join(folder, "t.json"), JSON.stringify({ text: "retried" }));
@@ -568,14 +569,18 @@ describe("deliveries", () => {
       sql.raw(`create function ${trigger}() returns trigger language plpgsql as $$
         begin raise exception 'the storage is unavailable'; end $$`),
     );
+    const [table, when] =
+      at === "batch"
+        ? ["storage_objects", `new.storage_id = ${storageId}`]
+        : ["jobs", `new.status = 'completed' and (new.data->>'storageId')::int = ${storageId}`];
     await database.db.execute(
-      sql.raw(`create trigger ${trigger} before insert on storage_objects for each row
-        when (new.storage_id = ${storageId}) execute function ${trigger}()`),
+      sql.raw(`create trigger ${trigger} before ${at === "batch" ? "insert" : "update"} on ${table}
+        for each row when (${when}) execute function ${trigger}()`),
     );
     const sync = await call(token, "POST", `/api/storages/localfiles/${storageId}/sync`);
     expect(sync.status).toBe(200);
     const heal = async () => {
-      await database.db.execute(sql.raw(`drop trigger ${trigger} on storage_objects`));
+      await database.db.execute(sql.raw(`drop trigger ${trigger} on ${table}`));
       await database.db.execute(sql.raw(`drop function ${trigger}()`));
     };
     return { storageId, jobId: sync.body.last_sync_job as string, heal };
@@ -608,6 +613,37 @@ describe("deliveries", () => {
         storage: { id: storageId, type: "localfiles", project: projectId },
       }),
       expect.objectContaining({ action: "STORAGE_SYNC_COMPLETED", job: jobId, tasks_created: 1 }),
+    ]);
+  });
+
+  it("announces a sync completed once when its job could not be marked completed after its last batch", async () => {
+    const { token, projectId } = await setup({
+      send_for_all_actions: false,
+      actions: ["STORAGE_SYNC_STARTED", "STORAGE_SYNC_COMPLETED", "STORAGE_SYNC_FAILED"],
+    });
+    const { jobId, heal } = await failingSync(token, projectId, "end");
+    await until(
+      "the first attempt to end unmarked",
+      async () => (await jobs.get(jobId))?.status === "retrying",
+    );
+    await heal();
+    const job = await until("the sync to end", async () => {
+      const row = await jobs.get(jobId);
+      return row?.status === "completed" ? row : undefined;
+    });
+    expect(job.attempt).toBe(2);
+    await until("the completion's delivery", () =>
+      receiver.received.some((r) => r.json.action === "STORAGE_SYNC_COMPLETED"),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.received.map((r) => r.json)).toEqual([
+      expect.objectContaining({ action: "STORAGE_SYNC_STARTED", job: jobId }),
+      expect.objectContaining({
+        action: "STORAGE_SYNC_COMPLETED",
+        job: jobId,
+        objects_listed: 1,
+        tasks_created: 1,
+      }),
     ]);
   });
 
