@@ -393,8 +393,15 @@ describe("deliveries", () => {
     const stamps = receiver.received.map((r) => Number(r.headers["webhook-timestamp"]));
     // The third attempt waited for Retry-After (1 s), not the 0.2 s of the schedule.
     expect((stamps[2] as number) - (stamps[1] as number)).toBeGreaterThanOrEqual(1);
-    const log = await call(token, "GET", `/api/webhooks/${hook.id}/deliveries/`);
-    expect(log.body.map((d: { attempts: number }) => d.attempts)).toEqual([1, 3]);
+    // The log is written after each answer arrives: read it once both show as delivered.
+    const log = await until("both deliveries recorded", async () => {
+      const read = await call(token, "GET", `/api/webhooks/${hook.id}/deliveries/`);
+      return read.body.length === 2 &&
+        read.body.every((d: { status: string }) => d.status === "delivered")
+        ? read.body
+        : undefined;
+    });
+    expect(log.map((d: { attempts: number }) => d.attempts)).toEqual([1, 3]);
     expect((await call(token, "GET", `/api/webhooks/${hook.id}/`)).body.consecutive_failures).toBe(
       0,
     );
