@@ -53,12 +53,19 @@ async function writeLines(file: string, lines: Iterable<string>): Promise<void> 
 
 /**
  * The rows an import of `n` tasks writes into `tasks`, as CSV for `\copy`: the columns it
- * sets (project, inner_id, data, meta, overlap, creator); the others take their defaults.
+ * sets (project, inner_id, data, meta, overlap, creator, and for an uploaded file its upload
+ * row); the others take their defaults.
  */
-function* copyRows(n: number, project: number, userId: number): Generator<string> {
+function* copyRows(
+  n: number,
+  project: number,
+  userId: number,
+  fileUploadId?: number,
+): Generator<string> {
+  const file = fileUploadId === undefined ? "" : `,${fileUploadId}`;
   for (let i = 0; i < n; i++) {
     const data = JSON.stringify(taskData(i)).replaceAll('"', '""');
-    yield `${project},${i + 1},"${data}",{},1,${userId}\n`;
+    yield `${project},${i + 1},"${data}",{},1,${userId}${file}\n`;
   }
 }
 
@@ -96,7 +103,11 @@ export async function measureImports(
   const copyN = join(dir, "rows-n.csv");
   const copyM = join(dir, "rows-m.csv");
   await writeLines(copyN, copyRows(N, copyProject, seeded.userId));
-  await writeLines(copyM, copyRows(M, copyProject, seeded.userId));
+  // The uploaded file's tasks point to its upload row (a foreign key and an index entry each).
+  const [upload] = await raw<{ id: number }[]>`
+    insert into file_uploads (project_id, created_by, file_name, format)
+    values (${copyProject}, ${seeded.userId}, 'tasks.jsonl', '.jsonl') returning id`;
+  await writeLines(copyM, copyRows(M, copyProject, seeded.userId, upload?.id));
   // LIKE copies columns, defaults, indexes and checks but no foreign key: each of tasks' is
   // added as defined there, so that COPY checks every row as an insert into tasks does.
   await raw.unsafe("create table copy_tasks (like tasks including all)");
@@ -106,9 +117,10 @@ export async function measureImports(
   for (const [i, { definition }] of foreignKeys.entries())
     await raw.unsafe(`alter table copy_tasks add constraint copy_tasks_fk_${i} ${definition}`);
   const copy = (file: string) => {
+    const columns = `project_id, inner_id, data, meta, overlap, created_by${file === copyM ? ", file_upload_id" : ""}`;
     const seconds = psql(
       seeded.dbUrl,
-      `\\copy copy_tasks (project_id, inner_id, data, meta, overlap, created_by) from '${file}' with (format csv)`,
+      `\\copy copy_tasks (${columns}) from '${file}' with (format csv)`,
     );
     psql(seeded.dbUrl, "truncate copy_tasks");
     return seconds;
