@@ -167,6 +167,15 @@ interface Running {
 
 type Reason = "cancelled" | "superseded" | "shutdown";
 
+/** The job's row while `claimed`'s attempt still runs it (the fence of every write it makes). */
+function stillRunning(claimed: JobRow) {
+  return and(
+    eq(jobs.id, claimed.id),
+    eq(jobs.attempt, claimed.attempt),
+    eq(jobs.status, "running"),
+  );
+}
+
 export class JobSystem {
   readonly db: Db;
   readonly workerId = randomUUID();
@@ -429,9 +438,7 @@ export class JobSystem {
       const [row] = await tx
         .update(jobs)
         .set({ heartbeatAt: sql`now()` })
-        .where(
-          and(eq(jobs.id, jobId), eq(jobs.attempt, claimed.attempt), eq(jobs.status, "running")),
-        )
+        .where(stillRunning(claimed))
         .returning({ cancelRequestedAt: jobs.cancelRequestedAt });
       if (!row) throw new JobSuperseded();
       if (row.cancelRequestedAt) throw new JobCancelled();
@@ -516,13 +523,7 @@ export class JobSystem {
           finishedAt: sql`now()`,
           updatedAt: sql`now()`,
         })
-        .where(
-          and(
-            eq(jobs.id, claimed.id),
-            eq(jobs.attempt, claimed.attempt),
-            eq(jobs.status, "running"),
-          ),
-        )
+        .where(stillRunning(claimed))
         .returning();
       if (!row || !definition) return;
       if (end.status === "completed" && definition.completed) {
@@ -580,13 +581,7 @@ export class JobSystem {
       const [row] = await tx
         .update(jobs)
         .set({ status: "retrying", bossId, error, workerId: null, updatedAt: sql`now()` })
-        .where(
-          and(
-            eq(jobs.id, claimed.id),
-            eq(jobs.attempt, claimed.attempt),
-            eq(jobs.status, "running"),
-          ),
-        )
+        .where(stillRunning(claimed))
         .returning();
       if (!row) return;
       await this.send(tx, definition.queue, row.id, bossId, delaySeconds);
