@@ -154,7 +154,6 @@ async function* readJson(input: ByteSource): AsyncGenerator<unknown> {
 }
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
@@ -197,15 +196,29 @@ async function* readJsonArray(input: ByteSource): AsyncGenerator<unknown> {
     const chunk = typeof raw === "string" ? raw : decoder.write(raw as Buffer);
     let start = reading ? 0 : -1;
     const items: unknown[] = [];
+    // The next quote and backslash of the chunk, looked up again only once passed: a string's
+    // characters are skipped by the engine's search rather than one by one.
+    let quote = chunk.indexOf('"');
+    let backslash = chunk.indexOf("\\");
     for (let i = 0; i < chunk.length; i++) {
-      const code = chunk.charCodeAt(i);
-      if (reading) {
-        if (inString) {
-          if (escaped) escaped = false;
-          else if (code === BACKSLASH) escaped = true;
-          else if (code === QUOTE) inString = false;
+      if (reading && inString) {
+        if (escaped) {
+          escaped = false;
           continue;
         }
+        if (quote !== -1 && quote < i) quote = chunk.indexOf('"', i);
+        if (backslash !== -1 && backslash < i) backslash = chunk.indexOf("\\", i);
+        if (backslash !== -1 && (quote === -1 || backslash < quote)) {
+          i = backslash;
+          escaped = true;
+        } else if (quote !== -1) {
+          i = quote;
+          inString = false;
+        } else i = chunk.length;
+        continue;
+      }
+      const code = chunk.charCodeAt(i);
+      if (reading) {
         if (code === QUOTE) inString = true;
         else if (code === OPEN_BRACE || code === OPEN_BRACKET) depth++;
         else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
