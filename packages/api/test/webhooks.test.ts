@@ -25,6 +25,8 @@ const LOOPBACK = { allowNetworks: ["127.0.0.0/8"] };
 
 interface Received {
   headers: IncomingHttpHeaders;
+  /** The sender's end of the connection the request came on. */
+  port: number | undefined;
   body: string;
   // biome-ignore lint/suspicious/noExplicitAny: payloads are arbitrary JSON
   json: any;
@@ -45,7 +47,12 @@ class Receiver {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const body = Buffer.concat(chunks).toString("utf8");
-        this.received.push({ headers: req.headers, body, json: JSON.parse(body) });
+        this.received.push({
+          headers: req.headers,
+          port: req.socket.remotePort,
+          body,
+          json: JSON.parse(body),
+        });
         const { status, headers } = this.answer(this.received.length);
         res.writeHead(status, headers).end("ok");
       });
@@ -311,6 +318,8 @@ describe("deliveries", () => {
     ]);
     const [created, updated, deleted, imported] = receiver.received as Received[];
     expect(created?.json.tasks.map((t: { id: number }) => t.id)).toEqual([task.body.id]);
+    // One kept-alive connection for the webhook's deliveries.
+    expect(new Set(receiver.received.map((r) => r.port)).size).toBe(1);
     // The task as the API answered its create: one serializer for both, dates included.
     expect(created?.json.tasks).toEqual([task.body]);
     expect(created?.json.project).toMatchObject({ id: projectId });

@@ -137,9 +137,14 @@ describe("webhooks through a receiver outage and kill -9", () => {
       for (const id of load.acknowledged) expect(committed).toContain(id);
 
       // Exactly one event per committed task, in the outbox.
-      const events = await sql<{ message_id: string; payload: { tasks: { id: number }[] } }[]>`
-        select message_id, payload from webhook_events where webhook_id = ${hook.body.id} order by id`;
-      const reported = events.flatMap((e) => e.payload.tasks.map((t) => t.id));
+      // An event keeps its tasks as rows: value arrays named by `task_columns`.
+      const events = await sql<
+        { message_id: string; payload: { tasks: unknown[][]; task_columns: string[] } }[]
+      >`select message_id, payload from webhook_events where webhook_id = ${hook.body.id} order by id`;
+      const reported = events.flatMap((e) => {
+        const id = e.payload.task_columns.indexOf("id");
+        return e.payload.tasks.map((t) => Number(t[id]));
+      });
       expect(reported.sort((a, b) => a - b)).toEqual(committed);
 
       // Every event delivered, at least once, each delivery signed.

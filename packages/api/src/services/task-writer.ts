@@ -223,7 +223,7 @@ function batchStatement(db: Db, withEvents: boolean) {
         .returning()
         .prepare(name);
     const written = d.$with("written").as(d.insert(tasks).select(rows).returning());
-    const events = d.$with("events", {}).as(tasksCreatedEvents(sql`written`));
+    const events = d.$with("events", {}).as(tasksCreatedEvents());
     return d
       .with(items, wanted, locked, counter, written, events)
       .select()

@@ -12,10 +12,10 @@
  * (services/network-policy.ts; the connection is pinned to the checked address), follows no
  * redirect, reads at most `maxResponseBytes` of the answer and gives up after `timeoutMs`.
  */
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { Webhook as Signer } from "standardwebhooks";
 import type { Db } from "../db/client";
 import { webhookEvents, webhooks } from "../db/schema";
@@ -58,6 +58,32 @@ function retryAfterSeconds(value: string | string[] | undefined): number | undef
     : (Date.parse(text) - Date.now()) / 1000;
   if (!Number.isFinite(seconds)) return undefined;
   return Math.min(86400, Math.max(0, seconds));
+}
+
+/**
+ * Kept-alive connections, one pool per target and checked address: a webhook's deliveries
+ * reuse its connection instead of paying a connect (and a TLS handshake) each. A pool only
+ * ever connects to the address it is keyed by, so reuse never skips the network check.
+ */
+const agents = new Map<string, HttpAgent>();
+const MAX_AGENTS = 256;
+
+function agentFor(url: URL, address: string): HttpAgent {
+  const key = `${url.protocol}//${url.host}@${address}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    if (agents.size >= MAX_AGENTS) {
+      for (const old of agents.values()) old.destroy();
+      agents.clear();
+    }
+    // An idle connection is closed after 4 s (or a second before the receiver's own
+    // `Keep-Alive: timeout`), ahead of common servers' 5 s, so a send rarely meets a
+    // connection the receiver has just closed.
+    const options = { keepAlive: true, maxSockets: 8, maxFreeSockets: 2, timeout: 4000 };
+    agent = url.protocol === "https:" ? new HttpsAgent(options) : new HttpAgent(options);
+    agents.set(key, agent);
+  }
+  return agent;
 }
 
 /** One POST: the outcome, never a throw. */
@@ -113,7 +139,8 @@ export async function sendWebhook(
       clearTimeout(timer);
       resolve(outcome);
     };
-    const req = send(url, { method: "POST", headers, lookup, agent: false }, (res) => answer(res));
+    const agent = agentFor(url, pinned.address);
+    const req = send(url, { method: "POST", headers, lookup, agent }, (res) => answer(res));
     const timer = setTimeout(() => {
       req.destroy();
       done({ ok: false, retry: true, status: null, error: `No answer within ${timeoutMs} ms.` });
@@ -121,8 +148,10 @@ export async function sendWebhook(
     const answer = (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       let read = 0;
-      const finish = () => {
-        res.destroy();
+      // An answer read to its end leaves the connection for the next delivery; one cut short
+      // (too long, or broken) closes it.
+      const finish = (complete: boolean) => {
+        if (!complete) res.destroy();
         if (status >= 200 && status < 300) done({ ok: true, status });
         else if (status >= 300 && status < 400)
           done({ ok: false, retry: false, status, error: `Redirect (${status}) not followed.` });
@@ -137,10 +166,10 @@ export async function sendWebhook(
       };
       res.on("data", (chunk: Buffer) => {
         read += chunk.length;
-        if (read >= maxBytes) finish();
+        if (read >= maxBytes) finish(false);
       });
-      res.on("end", finish);
-      res.on("error", finish);
+      res.on("end", () => finish(true));
+      res.on("error", () => finish(false));
     };
     req.on("error", (error) =>
       done({ ok: false, retry: true, status: null, error: `Network error: ${error.message}` }),
@@ -149,30 +178,42 @@ export async function sendWebhook(
   });
 }
 
-/** Records an attempt's outcome; answers whether the webhook may go on with its next event. */
+type Event = typeof webhookEvents.$inferSelect;
+
+/**
+ * Records the outcomes of one run of sends: the events `delivered` (in one statement per answer
+ * status) and the one that `failed` after them, if any. Answers whether the webhook may go on
+ * with its next events.
+ */
 async function record(
   tx: Db,
   webhook: typeof webhooks.$inferSelect,
-  event: typeof webhookEvents.$inferSelect,
-  outcome: Outcome,
+  delivered: { event: Event; status: number }[],
+  failed: { event: Event; outcome: Outcome & { ok: false } } | undefined,
   settings: WebhookDeliverySettings,
 ): Promise<boolean> {
-  const attempts = event.attempts + 1;
-  if (outcome.ok) {
+  const byStatus = new Map<number, number[]>();
+  for (const { event, status } of delivered)
+    byStatus.set(status, [...(byStatus.get(status) ?? []), event.id]);
+  for (const [status, ids] of byStatus)
     await tx
       .update(webhookEvents)
       .set({
         status: "delivered",
-        attempts,
-        responseStatus: outcome.status,
+        attempts: sql`${webhookEvents.attempts} + 1`,
+        responseStatus: status,
         error: null,
         deliveredAt: sql`now()`,
       })
-      .where(eq(webhookEvents.id, event.id));
-    if (webhook.consecutiveFailures > 0)
+      .where(inArray(webhookEvents.id, ids));
+  const before = delivered.length > 0 ? 0 : webhook.consecutiveFailures;
+  if (!failed) {
+    if (before !== webhook.consecutiveFailures)
       await tx.update(webhooks).set({ consecutiveFailures: 0 }).where(eq(webhooks.id, webhook.id));
     return true;
   }
+  const { event, outcome } = failed;
+  const attempts = event.attempts + 1;
   const schedule = settings.retrySeconds ?? DEFAULT_RETRY_SECONDS;
   const retry = outcome.retry && attempts <= schedule.length;
   const delay = outcome.retryAfter ?? schedule[attempts - 1] ?? 0;
@@ -186,7 +227,7 @@ async function record(
       nextAttemptAt: retry ? sql`now() + make_interval(secs => ${delay})` : sql`now()`,
     })
     .where(eq(webhookEvents.id, event.id));
-  const failures = webhook.consecutiveFailures + 1;
+  const failures = before + 1;
   const limit = settings.disableAfterFailures ?? 10;
   const disable = failures >= limit;
   await tx
@@ -207,6 +248,12 @@ async function record(
   return !retry && !disable;
 }
 
+/**
+ * Events read and sent per run, recorded together afterwards. A crash in between sends them
+ * again (at least once, same `webhook-id`); the bound keeps that repeat short.
+ */
+const SEND_BATCH = 50;
+
 /** The job: sends one webhook's due events in order, stopping at the first that must wait. */
 export function deliveryDefinition(
   db: Db,
@@ -222,24 +269,35 @@ export function deliveryDefinition(
         if (context.signal.aborted) return;
         const [webhook] = await db.select().from(webhooks).where(eq(webhooks.id, webhookId));
         if (!webhook?.isActive) return;
-        const [event] = await db
+        const events = await db
           .select()
           .from(webhookEvents)
           .where(and(eq(webhookEvents.webhookId, webhookId), eq(webhookEvents.status, "pending")))
           .orderBy(asc(webhookEvents.id))
-          .limit(1);
-        if (!event || event.nextAttemptAt.getTime() > Date.now()) return;
-        const body = JSON.stringify(
-          webhook.sendPayload ? await sentPayload(db, event.payload) : { action: event.action },
-        );
-        const outcome = await sendWebhook(
-          webhook,
-          { id: `msg_${event.messageId}`, body },
-          settings,
-        );
+          .limit(SEND_BATCH);
+        const delivered: { event: Event; status: number }[] = [];
+        let failed: { event: Event; outcome: Outcome & { ok: false } } | undefined;
+        // In id order, up to the first event that is not due yet or fails: later ones wait.
+        for (const event of events) {
+          if (context.signal.aborted || event.nextAttemptAt.getTime() > Date.now()) break;
+          const body = JSON.stringify(
+            webhook.sendPayload ? await sentPayload(db, event.payload) : { action: event.action },
+          );
+          const outcome = await sendWebhook(
+            webhook,
+            { id: `msg_${event.messageId}`, body },
+            settings,
+          );
+          if (!outcome.ok) {
+            failed = { event, outcome };
+            break;
+          }
+          delivered.push({ event, status: outcome.status });
+        }
+        if (delivered.length === 0 && !failed) return;
         let goOn = false;
         await context.commit(async (tx) => {
-          goOn = await record(tx, webhook, event, outcome, settings);
+          goOn = await record(tx, webhook, delivered, failed, settings);
           return undefined;
         });
         if (!goOn) return;
