@@ -528,53 +528,57 @@ class ImportStage {
     let at = 0;
     let ended = false;
     const left = () => next - first < this.staged;
-    while (left()) {
-      let inRun = 0;
-      yield (async function* () {
-        while (inRun < WRITE_CHUNK_ROWS && !ended) {
-          if (at >= data.length) {
-            const read = await reads.next();
-            if (read.done) {
-              ended = true;
-              break;
+    try {
+      while (left()) {
+        let inRun = 0;
+        yield (async function* () {
+          while (inRun < WRITE_CHUNK_ROWS && !ended) {
+            if (at >= data.length) {
+              const read = await reads.next();
+              if (read.done) {
+                ended = true;
+                break;
+              }
+              data =
+                rest.length > 0
+                  ? Buffer.concat([rest, read.value as Buffer])
+                  : (read.value as Buffer);
+              at = 0;
+              rest = Buffer.alloc(0);
             }
-            data =
-              rest.length > 0
-                ? Buffer.concat([rest, read.value as Buffer])
-                : (read.value as Buffer);
-            at = 0;
-            rest = Buffer.alloc(0);
-          }
-          // The whole lines of `data` this run still takes, then one buffer of them, each
-          // behind its inner_id.
-          let lines = 0;
-          let end = at;
-          for (let nl = data.indexOf(10, at); nl !== -1 && inRun + lines < WRITE_CHUNK_ROWS; ) {
-            lines++;
-            end = nl + 1;
-            nl = data.indexOf(10, end);
-          }
-          if (lines > 0) {
-            const out = Buffer.allocUnsafe(end - at + lines * 21);
-            let length = 0;
-            for (let line = 0; line < lines; line++) {
-              const nl = data.indexOf(10, at);
-              length += out.write(`${next++}\t`, length, "latin1");
-              length += data.copy(out, length, at, nl + 1);
-              at = nl + 1;
+            // The whole lines of `data` this run still takes, then one buffer of them, each
+            // behind its inner_id.
+            let lines = 0;
+            let end = at;
+            for (let nl = data.indexOf(10, at); nl !== -1 && inRun + lines < WRITE_CHUNK_ROWS; ) {
+              lines++;
+              end = nl + 1;
+              nl = data.indexOf(10, end);
             }
-            inRun += lines;
-            yield out.subarray(0, length);
+            if (lines > 0) {
+              const out = Buffer.allocUnsafe(end - at + lines * 21);
+              let length = 0;
+              for (let line = 0; line < lines; line++) {
+                const nl = data.indexOf(10, at);
+                length += out.write(`${next++}\t`, length, "latin1");
+                length += data.copy(out, length, at, nl + 1);
+                at = nl + 1;
+              }
+              inRun += lines;
+              yield out.subarray(0, length);
+            }
+            if (data.indexOf(10, at) === -1) {
+              rest = data.subarray(at);
+              at = data.length;
+            }
           }
-          if (data.indexOf(10, at) === -1) {
-            rest = data.subarray(at);
-            at = data.length;
-          }
-        }
-      })();
-      if (inRun === 0 && ended) break;
+        })();
+        if (inRun === 0 && ended) break;
+      }
+    } finally {
+      // Abandoned on a failed COPY too: the read stream is let go of either way.
+      await reads.return?.();
     }
-    await reads.return?.();
     if (next - first !== this.staged)
       throw new Error(`The import's staging file holds ${next - first} of ${this.staged} rows.`);
   }
