@@ -98,6 +98,7 @@ beforeAll(async () => {
     jobs,
     network: LOOPBACK,
     localFilesRoot: localRoot,
+    uploads: { mediaDir: join(localRoot, "media") },
   });
   server = createServer(api.handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -489,6 +490,44 @@ describe("deliveries", () => {
     });
     const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
     expect(sent.sort(byId)).toEqual(hooked.sort(byId));
+  });
+
+  it("reports the tasks a reimport replaces as deleted, and the tasks it makes as created", async () => {
+    const { token, projectId } = await setup({
+      send_for_all_actions: false,
+      actions: ["TASKS_CREATED", "TASKS_DELETED"],
+    });
+    const form = new FormData();
+    form.append("rows.csv", new Blob(["text\na\nb\n"]), "rows.csv");
+    const uploaded = await fetch(`${base}/api/projects/${projectId}/import`, {
+      method: "POST",
+      headers: { authorization: `Token ${token}` },
+      body: form,
+    });
+    expect(uploaded.status).toBe(201);
+    const [uploadId] = (await uploaded.json()).file_upload_ids as number[];
+    await until("the import's event", () => receiver.received.length >= 1);
+    const imported = receiver.received[0]?.json.tasks.map((t: { id: number }) => t.id);
+    expect(imported).toHaveLength(2);
+
+    const again = await call(token, "POST", `/api/projects/${projectId}/reimport`, {
+      file_upload_ids: [uploadId],
+    });
+    expect(again.status).toBe(201);
+    await until("the reimport's events", () => receiver.received.length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const [, deleted, created] = receiver.received;
+    expect(receiver.received.map((r) => r.json.action)).toEqual([
+      "TASKS_CREATED",
+      "TASKS_DELETED",
+      "TASKS_CREATED",
+    ]);
+    expect(deleted?.json.tasks).toEqual(imported.map((id: number) => ({ id })));
+    expect(created?.json.tasks.map((t: { data: unknown }) => t.data)).toEqual([
+      { text: "a" },
+      { text: "b" },
+    ]);
+    for (const task of created?.json.tasks ?? []) expect(imported).not.toContain(task.id);
   });
 
   it("batches the TASKS_CREATED of a 10,000-task import, every task exactly once", async () => {
