@@ -12,7 +12,7 @@ import { createApiHandler, DEFAULT_MAX_BODY_BYTES } from "@taskport/api/http";
 import next from "next";
 import { setClientAddress } from "./src/server/client-address";
 import { readConfig } from "./src/server/config";
-import { admitPageBody, admitPageChange } from "./src/server/page-body";
+import { admitPageBody, admitPageChange, admitPagePath } from "./src/server/page-body";
 import { setRuntime } from "./src/server/runtime";
 import { superviseWorkers } from "./src/server/workers";
 
@@ -92,6 +92,7 @@ function isApiPath(url = ""): boolean {
 const server = createServer((req, res) => {
   if (isApiPath(req.url) || !handleNext) api.handle(req, res);
   else if (
+    admitPagePath(req, res) &&
     admitPageChange(req, res) &&
     admitPageBody(req, res, config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
   ) {

@@ -21,6 +21,20 @@ export function admitPageChange(req: IncomingMessage, res: ServerResponse): bool
   }
 }
 
+/**
+ * True when the request may go on; otherwise the 400 has been sent. A path whose
+ * percent-encoding does not decode to UTF-8 (`/projects/%ff`) names no page, and Next.js
+ * answers it with a 500 when it falls in a dynamic segment.
+ */
+export function admitPagePath(req: IncomingMessage, res: ServerResponse): boolean {
+  try {
+    decodeURIComponent((req.url ?? "/").split("?")[0] ?? "/");
+    return true;
+  } catch {
+    return refuse(res, 400, "The path is not valid percent-encoded UTF-8.");
+  }
+}
+
 /** True when the request may go on; otherwise the refusal has been sent. */
 export function admitPageBody(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
   const length = req.headers["content-length"];

@@ -57,15 +57,20 @@ async function waitForHealth(url: string, child: ChildProcess, log: () => string
   throw new Error(`The server did not become healthy within 60 s:\n${log()}`);
 }
 
-export default async function setup(project: TestProject) {
-  if (!process.env.TASKPORT_E2E_SKIP_BUILD) {
-    console.log("[e2e] building the web app (next build)...");
-    execFileSync("pnpm", ["run", "build"], {
-      cwd: webDir,
-      stdio: "inherit",
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
-    });
-  }
+export interface RunningServer {
+  baseURL: string;
+  /** The data folder: the embedded database (`pglite/`) and local files (`files/`). */
+  dataDir: string;
+  /** Stops the server (its whole process group); the data folder stays until `remove`. */
+  stop: () => Promise<void>;
+  remove: () => void;
+}
+
+/**
+ * Starts the built app's production server on a free port with a fresh embedded database and
+ * waits until it answers. `env` adds to (or overrides) the test environment.
+ */
+export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "taskport-e2e-"));
   const localFilesRoot = join(dataDir, "files");
   mkdirSync(localFilesRoot);
@@ -95,6 +100,7 @@ export default async function setup(project: TestProject) {
         TASKPORT_OUTBOUND_ALLOW_NETWORKS: "127.0.0.0/8",
         TASKPORT_WEBHOOK_RETRY_SECONDS: "0.5,0.5,0.5",
         TASKPORT_WEBHOOK_DISABLE_AFTER: "2",
+        ...env,
       },
     },
   );
@@ -105,18 +111,38 @@ export default async function setup(project: TestProject) {
     output += d;
   });
   await waitForHealth(baseURL, child, () => output);
-  project.provide("baseURL", baseURL);
+  return {
+    baseURL,
+    dataDir,
+    stop: async () => {
+      if (child.pid && child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        process.kill(-child.pid, "SIGTERM");
+        const timer = setTimeout(() => child.pid && process.kill(-child.pid, "SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+    remove: () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+export default async function setup(project: TestProject) {
+  if (!process.env.TASKPORT_E2E_SKIP_BUILD) {
+    console.log("[e2e] building the web app (next build)...");
+    execFileSync("pnpm", ["run", "build"], {
+      cwd: webDir,
+      stdio: "inherit",
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+    });
+  }
+  const server = await startServer();
+  project.provide("baseURL", server.baseURL);
   project.provide("adminToken", ADMIN.token);
-  project.provide("localFilesRoot", localFilesRoot);
+  project.provide("localFilesRoot", join(server.dataDir, "files"));
 
   return async () => {
-    if (child.pid && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid, "SIGTERM");
-      const timer = setTimeout(() => child.pid && process.kill(-child.pid, "SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
+    server.remove();
   };
 }

@@ -1,0 +1,260 @@
+/**
+ * Generated hostile input against the pages of the built app (the API has its own fuzzer): the
+ * pages with dynamic segments under odd ids, query strings and session cookies. Never a 5xx,
+ * never the server's internals in the body, the status the app defines, and no user,
+ * organization or session made by a refusal. A server of its own, so that the database can be
+ * read when it stops.
+ */
+import { request } from "node:http";
+import { createPgliteDb, schema } from "@taskport/api/db";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, type RunningServer, startServer } from "./server";
+
+const MAX_BODY_BYTES = 256 * 1024;
+let server: RunningServer;
+/** The hidden fields React rendered into each form (the action's reference and state). */
+const actionFields = new Map<"login" | "signup", [string, string][]>();
+let adminCookie = "";
+const made = { users: 0, sessions: 0 };
+const tried = { requests: 0 };
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** One request with exactly these bytes and headers (fetch would normalise both). */
+function send(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: Uint8Array,
+): Promise<Answer> {
+  tried.requests += 1;
+  const url = new URL(server.baseURL);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: { ...headers, ...(body ? { "content-length": String(body.length) } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function unescapeHtml(text: string): string {
+  return text
+    .replaceAll("&quot;", '"')
+    .replaceAll("&#x27;", "'")
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&");
+}
+
+async function hiddenFields(page: string): Promise<[string, string][]> {
+  const res = await send("GET", page);
+  expect(res.status).toBe(200);
+  const form = /<form[^>]*>([\s\S]*?)<\/form>/.exec(res.text)?.[1] ?? "";
+  const fields: [string, string][] = [];
+  for (const [, attributes = ""] of form.matchAll(/<input([^>]*)>/g)) {
+    const name = /name="([^"]*)"/.exec(attributes)?.[1];
+    if (name?.startsWith("$ACTION"))
+      fields.push([
+        unescapeHtml(name),
+        unescapeHtml(/value="([^"]*)"/.exec(attributes)?.[1] ?? ""),
+      ]);
+  }
+  expect(fields.length).toBeGreaterThan(0);
+  return fields;
+}
+
+const utf8 = new TextEncoder();
+
+function multipart(fields: [string, string][], boundary: string): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const [name, value] of fields) {
+    parts.push(
+      utf8.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`),
+      utf8.encode(value),
+      utf8.encode("\r\n"),
+    );
+  }
+  parts.push(utf8.encode(`--${boundary}--\r\n`));
+  return Buffer.concat(parts);
+}
+
+/** Segments for `/projects/<id>` and `/projects/<id>/tasks/<id>` that are no ids. */
+const hostileSegment = fc.oneof(
+  fc.constantFrom(
+    "-1",
+    "0",
+    "1e3",
+    "1.5",
+    "0x10",
+    "%00",
+    "..%2F",
+    "123456789012345678901234567890",
+    "2147483648",
+    "99999999999",
+    "+1",
+    "%20",
+    "%ff",
+    "%",
+    "%c3%28",
+    "%ed%a0%80",
+    "1%00",
+    "null",
+    "undefined",
+    "NaN",
+    "Infinity",
+  ),
+  fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,;=:@-]{1,12}$/).filter((s) => s !== "." && s !== ".."),
+);
+const hostileQuery = fc.oneof(
+  fc.constantFrom("", "?", "?%", "?%ff=1", "?next=%00", "?next=//evil.example", "?a=1&a=2", "?=&="),
+  fc.stringMatching(/^\?[A-Za-z0-9%=&._~+-]{0,30}$/),
+);
+/** Cookie headers: what node:http lets through (no control characters). */
+const hostileCookie = fc.oneof(
+  fc.constantFrom(
+    "taskport_session=",
+    "taskport_session=%ff",
+    "taskport_session=%00",
+    "taskport_session=a; taskport_session=b",
+    "taskport_session",
+    "=",
+    ";;;",
+    `taskport_session=${"z".repeat(4000)}`,
+  ),
+  fc.stringMatching(/^[\x20-\x7e]{0,60}$/).map((value) => `taskport_session=${value}`),
+);
+
+/** A 5xx, a stack trace or a path of this machine in an answer is a defect. */
+function expectNoInternals(res: Answer, what: string) {
+  expect(res.status, what).toBeLessThan(500);
+  expect(res.text, what).not.toMatch(
+    /\n\s+at \S+ \(|node_modules|\/work\/|webpack-internal|\.tsx?:\d+:\d+/,
+  );
+}
+
+beforeAll(async () => {
+  server = await startServer({ TASKPORT_MAX_BODY_BYTES: String(MAX_BODY_BYTES) });
+  actionFields.set("login", await hiddenFields("/login"));
+  actionFields.set("signup", await hiddenFields("/signup"));
+  const login = await send(
+    "POST",
+    "/login",
+    { "content-type": "multipart/form-data; boundary=----taskport" },
+    multipart(
+      [...(actionFields.get("login") ?? []), ["email", ADMIN.email], ["password", ADMIN.password]],
+      "----taskport",
+    ),
+  );
+  expect(login.status).toBe(303);
+  made.sessions += 1;
+  const cookies = login.headers["set-cookie"] ?? [];
+  adminCookie =
+    (Array.isArray(cookies) ? cookies : [cookies])
+      .find((c) => c.startsWith("taskport_session="))
+      ?.split(";")[0] ?? "";
+  expect(adminCookie).not.toBe("");
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  server?.remove();
+  console.log(`[pages fuzz] ${tried.requests} generated requests`);
+});
+
+describe("the pages under generated hostile input", () => {
+  it("a page with a hostile id, query string or session cookie is a 404, a 400 or the login page", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("project", "task", "edit", "import", "storages", "webhooks"),
+        hostileSegment,
+        hostileQuery,
+        fc.option(hostileCookie, { nil: undefined }),
+        async (page, segment, query, cookie) => {
+          const path =
+            page === "project"
+              ? `/projects/${segment}`
+              : page === "task"
+                ? `/projects/${segment}/tasks/${segment}`
+                : `/projects/${segment}/${page}`;
+          const loggedIn = cookie === undefined;
+          const res = await send("GET", `${path}${query}`, {
+            cookie: loggedIn ? adminCookie : cookie,
+          });
+          const what = JSON.stringify({ path, query, cookie: cookie?.slice(0, 80) });
+          expectNoInternals(res, what);
+          let decodes = true;
+          try {
+            decodeURIComponent(segment);
+          } catch {
+            decodes = false;
+          }
+          if (!decodes) expect(res.status, what).toBe(400);
+          else if (loggedIn) expect(res.status, what).toBe(404);
+          else {
+            expect(res.status, what).toBe(307);
+            expect(res.headers.location, what).toMatch(/^\/login\?next=/);
+          }
+        },
+      ),
+      { numRuns: 150, seed: 20261130, endOnFailure: true },
+    );
+  });
+
+  it("the login page takes any query string and session cookie", async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileQuery, hostileCookie, async (query, cookie) => {
+        const res = await send("GET", `/login${query}`, { cookie });
+        expectNoInternals(res, JSON.stringify({ query, cookie: cookie.slice(0, 80) }));
+        expect(res.status).toBe(200);
+      }),
+      { numRuns: 40, seed: 20261130, endOnFailure: true },
+    );
+  });
+
+  it("a body over the limit is refused before it is read", async () => {
+    const body = new Uint8Array(MAX_BODY_BYTES + 1);
+    const res = await send(
+      "POST",
+      "/login",
+      { "content-type": "multipart/form-data; boundary=----taskport" },
+      body,
+    );
+    expect(res.status).toBe(413);
+  });
+
+  it("no user, organization or session was made but by the forms that succeeded", async () => {
+    await server.stop();
+    const db = await createPgliteDb(`${server.dataDir}/pglite`);
+    try {
+      expect(await db.$count(schema.users)).toBe(1 + made.users);
+      expect(await db.$count(schema.organizations)).toBe(1 + made.users);
+      expect(await db.$count(schema.sessions)).toBe(made.sessions);
+    } finally {
+      await db.$close();
+    }
+  });
+});
