@@ -505,7 +505,9 @@ describe("deliveries", () => {
       body: form,
     });
     expect(uploaded.status).toBe(201);
-    const [uploadId] = (await uploaded.json()).file_upload_ids as number[];
+    const {
+      file_upload_ids: [uploadId],
+    } = (await uploaded.json()) as { file_upload_ids: number[] };
     await until("the import's event", () => receiver.received.length >= 1);
     const imported = receiver.received[0]?.json.tasks.map((t: { id: number }) => t.id);
     expect(imported).toHaveLength(2);
