@@ -12,7 +12,12 @@ import { createApiHandler, DEFAULT_MAX_BODY_BYTES } from "@taskport/api/http";
 import next from "next";
 import { setClientAddress } from "./src/server/client-address";
 import { readConfig } from "./src/server/config";
-import { admitPageBody, admitPageChange, admitPagePath } from "./src/server/page-body";
+import {
+  admitPageAction,
+  admitPageBody,
+  admitPageChange,
+  admitPagePath,
+} from "./src/server/page-body";
 import { setRuntime } from "./src/server/runtime";
 import { superviseWorkers } from "./src/server/workers";
 
@@ -97,7 +102,10 @@ const server = createServer((req, res) => {
     admitPageBody(req, res, config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
   ) {
     setClientAddress(req, config.trustProxy);
-    void handleNext(req, res);
+    admitPageAction(req, res).then(
+      (admitted) => admitted && handleNext(admitted, res),
+      () => req.destroy(),
+    );
   }
 });
 

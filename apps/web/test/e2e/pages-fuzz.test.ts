@@ -1,9 +1,10 @@
 /**
  * Generated hostile input against the pages of the built app (the API has its own fuzzer): the
- * pages with dynamic segments under odd ids, query strings and session cookies. Never a 5xx,
- * never the server's internals in the body, the status the app defines, and no user,
- * organization or session made by a refusal. A server of its own, so that the database can be
- * read when it stops.
+ * login and sign-up forms posted as a browser without JavaScript does, with odd field values,
+ * bytes, encodings, boundaries and action fields, and server action headers; the pages with
+ * dynamic segments under odd ids, query strings and session cookies. Never a 5xx, never the
+ * server's internals in the body, the status the app defines, and no user, organization or
+ * session made by a refusal. A server of its own, so that the database can be read when it stops.
  */
 import { request } from "node:http";
 import { createPgliteDb, schema } from "@taskport/api/db";
@@ -87,20 +88,101 @@ async function hiddenFields(page: string): Promise<[string, string][]> {
   return fields;
 }
 
+type Value = string | Uint8Array;
 const utf8 = new TextEncoder();
+const bytesOf = (value: Value) => (typeof value === "string" ? utf8.encode(value) : value);
 
-function multipart(fields: [string, string][], boundary: string): Uint8Array {
+function multipart(fields: [string, Value][], boundary: string): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const [name, value] of fields) {
     parts.push(
       utf8.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`),
-      utf8.encode(value),
+      bytesOf(value),
       utf8.encode("\r\n"),
     );
   }
   parts.push(utf8.encode(`--${boundary}--\r\n`));
   return Buffer.concat(parts);
 }
+
+function urlencoded(fields: [string, Value][]): Uint8Array {
+  const percent = (value: Value) =>
+    Array.from(bytesOf(value), (b) => `%${b.toString(16).padStart(2, "0")}`).join("");
+  return utf8.encode(fields.map(([n, v]) => `${percent(n)}=${percent(v)}`).join("&"));
+}
+
+/** Field values a hostile client sends: control characters, lone surrogates, bad bytes, size. */
+const hostileText = fc.oneof(
+  fc.constantFrom(
+    "",
+    " ",
+    "\u0000",
+    "a\u0000b@example.com",
+    "\ud800",
+    "x\udfffy@example.com",
+    "admin@example.com",
+    ADMIN.password,
+    "ADMIN@EXAMPLE.COM ",
+    "%00",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+    "$@1",
+    "[]",
+    "null",
+    "x".repeat(300),
+    "y".repeat(20_000),
+  ),
+  fc.string({ unit: "binary", maxLength: 40 }),
+  fc.emailAddress(),
+);
+const hostileValue: fc.Arbitrary<Value> = fc.oneof(
+  { weight: 4, arbitrary: hostileText },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.uint8Array({ maxLength: 40 }),
+      fc.constantFrom(
+        Uint8Array.of(0xff, 0xfe),
+        Uint8Array.of(0xc3, 0x28),
+        Uint8Array.of(0xed, 0xa0, 0x80),
+        Uint8Array.of(0x61, 0x00, 0x62),
+      ),
+    ),
+  },
+);
+
+/** The form's own fields, each left out, sent once, or sent twice. */
+const formFields = fc
+  .record({
+    mode: fc.constantFrom("login" as const, "signup" as const),
+    email: fc.option(hostileValue, { nil: undefined }),
+    password: fc.option(hostileValue, { nil: undefined }),
+    organization: fc.option(hostileValue, { nil: undefined }),
+    next: fc.option(hostileValue, { nil: undefined }),
+    duplicate: fc.option(fc.constantFrom("email", "password", "next"), { nil: undefined }),
+    extra: fc.array(fc.tuple(fc.string({ maxLength: 10 }), hostileValue), { maxLength: 2 }),
+    encoding: fc.constantFrom("multipart" as const, "urlencoded" as const),
+    boundary: fc.constantFrom("----taskport", "b", "a", "x".repeat(70), "'()+_,-./:=?"),
+    action: fc.constantFrom(
+      "intact" as const,
+      "intact" as const,
+      "dropped" as const,
+      "state" as const,
+      "reference" as const,
+      "header" as const,
+      "reply" as const,
+    ),
+    garbage: fc.constantFrom("", "garbage", "{}", "[", "$@1", '{"id":1}', "\u0000"),
+  })
+  .map((form) => {
+    const own: [string, Value][] = [];
+    for (const name of ["email", "password", "organization", "next"] as const) {
+      const value = form[name];
+      if (value !== undefined) own.push([name, value]);
+      if (value !== undefined && form.duplicate === name) own.push([name, value]);
+    }
+    return { ...form, own: [...own, ...form.extra.filter(([name]) => !name.startsWith("$"))] };
+  });
 
 /** Segments for `/projects/<id>` and `/projects/<id>/tasks/<id>` that are no ids. */
 const hostileSegment = fc.oneof(
@@ -156,6 +238,22 @@ function expectNoInternals(res: Answer, what: string) {
   );
 }
 
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sessionCookieSet(res: Answer): boolean {
+  const cookies = res.headers["set-cookie"] ?? [];
+  return (Array.isArray(cookies) ? cookies : [cookies]).some((c) =>
+    /^taskport_session=[^;]+/.test(c),
+  );
+}
+
 beforeAll(async () => {
   server = await startServer({ TASKPORT_MAX_BODY_BYTES: String(MAX_BODY_BYTES) });
   actionFields.set("login", await hiddenFields("/login"));
@@ -186,6 +284,100 @@ afterAll(async () => {
 });
 
 describe("the pages under generated hostile input", () => {
+  it("the login and sign-up forms refuse bad fields with the form and an error, and nothing else", async () => {
+    await fc.assert(
+      fc.asyncProperty(formFields, async (form) => {
+        const action = (actionFields.get(form.mode) ?? [])
+          .filter(() => form.action !== "dropped")
+          .map(([name, value]): [string, Value] => {
+            if (form.action === "state" && /^\$ACTION_\d+:1$/.test(name))
+              return [name, form.garbage];
+            if (form.action === "reference" && /^\$ACTION_\d+:0$/.test(name))
+              return [name, form.garbage];
+            return [name, value];
+          });
+        const headers: Record<string, string> = {};
+        if (form.action === "header") headers["next-action"] = `zz${form.garbage.length}`;
+        if (form.action === "reply") {
+          // A reply that is not JSON to the form's real action, as JavaScript would post it.
+          const reference = action.find(([name]) => /^\$ACTION_\d+:0$/.test(name))?.[1];
+          headers["next-action"] = (JSON.parse(String(reference)) as { id: string }).id;
+          headers["content-type"] = "text/plain;charset=UTF-8";
+        }
+        const fields = [...action, ...form.own];
+        const body =
+          form.action === "reply"
+            ? utf8.encode(`garbage${form.garbage}`)
+            : form.encoding === "multipart"
+              ? multipart(fields, form.boundary)
+              : urlencoded(fields);
+        headers["content-type"] ??=
+          form.encoding === "multipart"
+            ? `multipart/form-data; boundary=${form.boundary}`
+            : "application/x-www-form-urlencoded";
+        const res = await send("POST", `/${form.mode}`, headers, body);
+        const what = JSON.stringify(form).slice(0, 500);
+        expectNoInternals(res, what);
+        if (res.status !== 303) expect(sessionCookieSet(res), what).toBe(false);
+        if (form.action === "reply") {
+          // A reply that is not JSON.
+          expect(res.status, what).toBe(400);
+          return;
+        }
+        if (form.encoding === "urlencoded") {
+          // Not how React posts a form: the page is shown again and nothing is done; with an
+          // action named in the header, a reply that is not JSON.
+          expect(res.status, what).toBe(form.action === "header" ? 400 : 200);
+          return;
+        }
+        if (form.action !== "intact" && form.action !== "dropped") {
+          // Bound arguments or a reference that are not JSON, an action id that names none:
+          // refused. The previous state is not read (200 or 303 when it is JSON, unless the
+          // multipart body itself is refused); a JSON reference to no action is refused by
+          // Next.js (400, or 409 for a missing id).
+          const json = form.garbage !== "" && parsesAsJson(form.garbage);
+          const expected =
+            form.action === "state" && json
+              ? [200, 303, 400]
+              : form.action === "reference" && json
+                ? [400, 409]
+                : [400];
+          expect(expected, what).toContain(res.status);
+          if (res.status === 303) made.sessions += 1;
+          return;
+        }
+        if (form.action === "dropped") {
+          // No action: the page is shown again and nothing is done.
+          expect([200, 400], what).toContain(res.status);
+          return;
+        }
+        // The form comes back with an error (200), or the user is in (303 with a session); a
+        // body that is no multipart form (odd field names, boundaries) is refused (400).
+        expect([200, 303, 400], what).toContain(res.status);
+        if (res.status === 303) {
+          expect(sessionCookieSet(res), what).toBe(true);
+          made.sessions += 1;
+          if (form.mode === "signup") made.users += 1;
+        } else if (res.status === 200) {
+          expect(res.text, what).toMatch(/role="alert"|<form/);
+        }
+      }),
+      { numRuns: 150, seed: 20261130, endOnFailure: true },
+    );
+  });
+
+  it("a form posted from another site, or with an Origin that is no URL, is refused", async () => {
+    for (const origin of ["http://evil.example", "zz", "http://127.0.0.1:1"]) {
+      const res = await send(
+        "POST",
+        "/login",
+        { origin, "content-type": "multipart/form-data; boundary=----taskport" },
+        multipart([...(actionFields.get("login") ?? []), ["email", ADMIN.email]], "----taskport"),
+      );
+      expect(res.status, origin).toBe(403);
+    }
+  });
+
   it("a page with a hostile id, query string or session cookie is a 404, a 400 or the login page", async () => {
     await fc.assert(
       fc.asyncProperty(
