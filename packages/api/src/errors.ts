@@ -145,8 +145,11 @@ const NOT_SENT = new Set([
   "08001", // sqlclient_unable_to_establish_sqlconnection
   "08004", // sqlserver_rejected_establishment_of_sqlconnection
 ]);
-/** The server cancelled the statement (statement_timeout, lock_timeout): rolled back. */
-const TIMED_OUT = new Set(["57014", "55P03", "POOL_TIMEOUT"]);
+/**
+ * The server cancelled the statement (statement_timeout, lock_timeout) or aborted its
+ * transaction to break a deadlock or a serialization conflict: rolled back.
+ */
+const TIMED_OUT = new Set(["57014", "55P03", "40P01", "40001", "POOL_TIMEOUT"]);
 /** Lost while in flight: a commit may or may not have happened before. */
 const LOST = new Set([
   "ECONNRESET",

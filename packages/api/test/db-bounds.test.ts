@@ -115,6 +115,51 @@ describe.runIf(testDriver() === "postgres")("bounded waits on PostgreSQL", () =>
     }
   });
 
+  it("a transaction PostgreSQL aborts to break a deadlock: 503, nothing written", async () => {
+    const db = open(tdb.url as string, {});
+    const other = postgres(tdb.url as string, { max: 1, onnotice: () => {} });
+    await db.execute(sql`create table deadlock_probe (id int primary key, n int not null)`);
+    await db.execute(sql`insert into deadlock_probe values (1, 0), (2, 0)`);
+    let otherHolds: () => void = () => {};
+    const holding = new Promise<void>((resolve) => {
+      otherHolds = resolve;
+    });
+    let goOn: () => void = () => {};
+    const proceed = new Promise<void>((resolve) => {
+      goOn = resolve;
+    });
+    // The other transaction takes row 2 then row 1; this one row 1 then row 2. PostgreSQL
+    // aborts whichever waited first (this one, which starts waiting first).
+    const otherTx = other.begin(async (tx) => {
+      await tx`update deadlock_probe set n = n + 1 where id = 2`;
+      otherHolds();
+      await proceed;
+      await tx`update deadlock_probe set n = n + 1 where id = 1`;
+    });
+    try {
+      await holding;
+      const error = await failure(
+        db.transaction(async (tx) => {
+          await tx.execute(sql`update deadlock_probe set n = n + 1 where id = 1`);
+          setTimeout(goOn, 200);
+          await tx.execute(sql`update deadlock_probe set n = n + 1 where id = 2`);
+        }),
+      );
+      expect(told(error)).toEqual({ code: "SERVICE_UNAVAILABLE", message: DATABASE_BUSY });
+      await otherTx;
+      // This transaction wrote nothing; the other one both rows.
+      expect(await db.execute(sql`select id, n from deadlock_probe order by id`)).toEqual([
+        { id: 1, n: 1 },
+        { id: 2, n: 1 },
+      ]);
+    } finally {
+      goOn();
+      await otherTx.catch(() => {});
+      await other.end();
+      await db.execute(sql`drop table deadlock_probe`);
+    }
+  });
+
   it("a request that gets no connection in time fails while the connection is still busy", async () => {
     const db = open(tdb.url as string, { max: 1, poolTimeoutMs: 200 });
     let firstDone = false;

@@ -21,10 +21,12 @@
  * StaleProjectError and is checked again against the project as it now is.
  */
 import { type SQL, sql } from "drizzle-orm";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Db } from "../db/client";
 import { type InsertExpressions, selectList } from "../db/insert-select";
 import { prepared } from "../db/prepared";
 import { tasks } from "../db/schema";
+import { pgErrorCode } from "../errors";
 import { eventsWritten, tasksCreatedEvents, tasksCreatedWanted } from "./webhook-events";
 
 export type TaskRow = typeof tasks.$inferSelect;
@@ -114,11 +116,32 @@ function pump(db: Db, queue: Queue) {
   }
 }
 
+// A batch PostgreSQL aborted to break a deadlock wrote nothing and is written again, this many
+// times at most. Another transaction that holds a weaker lock on a project row and then asks
+// for a stronger one, while a batch queues for that row, forms such a deadlock.
+const DEADLOCK_RETRIES = 3;
+
+/** writeBatch, again after a deadlock abort, unless it runs in a caller's transaction. */
+async function writeRetrying(db: Db, values: NewTask[]): Promise<(TaskRow | null)[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeBatch(db, values);
+    } catch (error) {
+      // Inside a caller's transaction the abort ended that transaction: the caller decides.
+      const retry =
+        pgErrorCode(error) === "40P01" &&
+        attempt <= DEADLOCK_RETRIES &&
+        !(db instanceof PgTransaction);
+      if (!retry) throw error;
+    }
+  }
+}
+
 async function writeAndSettle(db: Db, batch: Pending[]): Promise<void> {
   const settle = (p: Pending, row: TaskRow | null) =>
     row ? p.resolve(row) : p.reject(new StaleProjectError(p.values.projectId));
   try {
-    const rows = await writeBatch(
+    const rows = await writeRetrying(
       db,
       batch.map((p) => p.values),
     );
@@ -131,7 +154,7 @@ async function writeAndSettle(db: Db, batch: Pending[]): Promise<void> {
     // One row's failure must not fail the others: write them one by one to find it.
     for (const p of batch) {
       try {
-        const [row] = await writeBatch(db, [p.values]);
+        const [row] = await writeRetrying(db, [p.values]);
         settle(p, row ?? null);
       } catch (single) {
         p.reject(single);
