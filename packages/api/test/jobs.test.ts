@@ -279,6 +279,36 @@ describe("jobs", () => {
     expect(ran).toBe(false);
   });
 
+  it("sends a job again whose pg-boss job a stopped process fetched but never claimed", async () => {
+    // A process that only enqueues (no workers) creates the job.
+    const enqueuer = new JobSystem({ db: database.db, work: false, logError: quiet });
+    enqueuer.define({ queue: "orphan", handler: async () => ({}) });
+    await enqueuer.start();
+    systems.push(enqueuer);
+    const { job } = await enqueuer.enqueue("orphan", {});
+    // Another process fetched its pg-boss job an hour ago and died before claiming the row.
+    await database.db.execute(
+      sql`update pgboss.job set state = 'active', started_on = now() - interval '1 hour'
+          where id = ${job.bossId}`,
+    );
+    let ran = 0;
+    const worker = await startSystem(
+      (s) =>
+        s.define({
+          queue: "orphan",
+          handler: async () => {
+            ran += 1;
+            return { ran };
+          },
+        }),
+      { staleAfterSeconds: 1 },
+    );
+    const done = await waitForStatus(worker, job.id, "completed");
+    expect(done.result).toEqual({ ran: 1 });
+    expect(done.bossId).not.toBe(job.bossId);
+    expect(ran).toBe(1);
+  });
+
   it("retries a running job whose process stopped, with its committed progress, and fences the old attempt", async () => {
     const resumed = gate();
     const firstWakes = gate();

@@ -23,6 +23,7 @@ import { randomUUID } from "node:crypto";
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import PgBoss from "pg-boss";
 import type { Db } from "../db/client";
+import { executeRows } from "../db/rows";
 import { jobs } from "../db/schema";
 import { type BossDb, bossDbFor, bossDbInTransaction } from "./boss-db";
 
@@ -180,6 +181,7 @@ export class JobSystem {
   readonly db: Db;
   readonly workerId = randomUUID();
   private readonly boss: PgBoss;
+  private readonly bossSchema: string;
   private readonly definitions = new Map<string, JobDefinition<never>>();
   private readonly running = new Map<string, Running>();
   private readonly services: { start(): void; stop(): void }[] = [];
@@ -198,9 +200,10 @@ export class JobSystem {
     this.pollingIntervalSeconds = options.pollingIntervalSeconds ?? 1;
     this.logError =
       options.logError ?? ((id, error) => console.error(`[taskport] job error ${id}:`, error));
+    this.bossSchema = options.schema ?? "pgboss";
     this.boss = new PgBoss({
       db: bossDbFor(options.db) as PgBoss.Db,
-      schema: options.schema ?? "pgboss",
+      schema: this.bossSchema,
       supervise: this.work,
       schedule: this.work,
     });
@@ -615,6 +618,42 @@ export class JobSystem {
       }
     }
     await this.reap();
+    await this.resend();
+  }
+
+  /**
+   * Sends again the jobs whose pg-boss job a process fetched but never claimed: it stopped
+   * (kill -9, a lost machine) between the two, so the job row is still queued while pg-boss
+   * holds its job as active until it expires, hours later. Claims are fenced by the pg-boss
+   * job's id, so the old one can no longer start the job.
+   */
+  private async resend(): Promise<void> {
+    const staleBefore = sql`now() - make_interval(secs => ${this.staleAfterSeconds})`;
+    for (;;) {
+      const sent = await this.db.transaction(async (t) => {
+        const tx = t as unknown as Db;
+        const [row] = await executeRows<{ id: string; queue: string; boss_id: string }>(
+          tx,
+          sql`select j.id, j.queue, j.boss_id from ${jobs} j
+            join ${sql.identifier(this.bossSchema)}.job b on b.name = j.queue and b.id = j.boss_id
+            where j.status in ('queued', 'retrying') and b.state = 'active'
+              and b.started_on < ${staleBefore}
+            limit 1 for update of j skip locked`,
+        );
+        if (!row) return false;
+        const bossId = randomUUID();
+        await tx
+          .update(jobs)
+          .set({ bossId, updatedAt: sql`now()` })
+          .where(and(eq(jobs.id, row.id), eq(jobs.bossId, row.boss_id)));
+        await this.boss.cancel(row.queue, row.boss_id, {
+          db: bossDbInTransaction(tx) as PgBoss.Db,
+        });
+        await this.send(tx, row.queue, row.id, bossId, 0);
+        return true;
+      });
+      if (!sent) return;
+    }
   }
 
   /** Retries running jobs whose heartbeat is older than `staleAfterSeconds`. */

@@ -30,6 +30,7 @@ import { TRPCError } from "@trpc/server";
 import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
+import { executeRows } from "../db/rows";
 import { importStorages, jobs, projects, storageLinks, storageObjects } from "../db/schema";
 import { pgErrorCode } from "../errors";
 import {
@@ -197,10 +198,6 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
   return results;
 }
 
-function rowsOfResult<T>(result: unknown): T[] {
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
-}
-
 /** The keys the storage took in, after `after` and up to `until` (byte order). */
 async function knownKeys(
   db: Db,
@@ -355,12 +352,15 @@ async function writeObjects(
   }
 
   if (updates.length > 0) {
-    const changed = await tx.execute(sql`
+    const changed = await executeRows(
+      tx,
+      sql`
       update tasks t set data = r.data, meta = r.meta, updated_at = now()
       from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as r(task_id bigint, data jsonb, meta jsonb)
       where t.id = r.task_id and (t.data is distinct from r.data or t.meta is distinct from r.meta)
-      returning t.id`);
-    const n = rowsOfResult(changed).length;
+      returning t.id`,
+    );
+    const n = changed.length;
     progress.tasks_updated += n;
     progress.tasks_skipped += updates.length - n;
   }
@@ -373,14 +373,16 @@ async function writeObjects(
 
   if (removed.length > 0) {
     if (target.onDelete === "delete") {
-      const deleted = await tx.execute(sql`
+      const deleted = await executeRows<{ n: number }>(
+        tx,
+        sql`
         with gone as (delete from tasks where id = any(${`{${removed.join(",")}}`}::bigint[]) returning project_id)
         update projects p set task_number = p.task_number - c.n
         from (select project_id, count(*)::int as n from gone group by project_id) c
         where p.id = c.project_id
-        returning c.n`);
-      for (const row of rowsOfResult<{ n: number }>(deleted))
-        progress.tasks_deleted += Number(row.n);
+        returning c.n`,
+      );
+      for (const row of deleted) progress.tasks_deleted += Number(row.n);
     } else {
       const marked = await tx
         .update(storageLinks)

@@ -18,6 +18,7 @@ import type { LookupFunction } from "node:net";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { Webhook as Signer } from "standardwebhooks";
 import type { Db } from "../db/client";
+import { executeRows } from "../db/rows";
 import { webhookEvents, webhooks } from "../db/schema";
 import type { JobDefinition, JobSystem } from "../jobs/system";
 import { type NetworkPolicy, resolveTarget, TargetRefused } from "./network-policy";
@@ -321,16 +322,15 @@ export function webhookDispatcher(
   let running: Promise<void> | undefined;
   let again = false;
   const dispatch = async () => {
-    const due = await db.execute(sql`select h.webhook_id as "webhookId",
+    const rows = await executeRows<{ webhookId: number; organizationId: number }>(
+      db,
+      sql`select h.webhook_id as "webhookId",
         w.organization_id as "organizationId"
       from (select distinct on (webhook_id) webhook_id, next_attempt_at from webhook_events
             where status = 'pending' order by webhook_id, id) h
       join webhooks w on w.id = h.webhook_id
-      where w.is_active and h.next_attempt_at <= now()`);
-    const rows = (Array.isArray(due) ? due : (due as unknown as { rows: unknown[] }).rows) as {
-      webhookId: number;
-      organizationId: number;
-    }[];
+      where w.is_active and h.next_attempt_at <= now()`,
+    );
     for (const row of rows) {
       await system().enqueue(
         DELIVERY_QUEUE,
