@@ -10,6 +10,7 @@ import { request } from "node:http";
 import { createPgliteDb, schema } from "@taskport/api/db";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unescapeHtml } from "./html";
 import { ADMIN, type RunningServer, startServer } from "./server";
 
 // Above Next.js's own 1 MB bound on a server action's body, so that both refusals are reached.
@@ -61,15 +62,6 @@ function send(
     req.on("error", reject);
     req.end(body);
   });
-}
-
-function unescapeHtml(text: string): string {
-  return text
-    .replaceAll("&quot;", '"')
-    .replaceAll("&#x27;", "'")
-    .replaceAll("&lt;", "<")
-    .replaceAll("&gt;", ">")
-    .replaceAll("&amp;", "&");
 }
 
 async function hiddenFields(page: string): Promise<[string, string][]> {

@@ -4,18 +4,10 @@
  */
 import { request } from "node:http";
 import { describe, expect, inject, it } from "vitest";
+import { unescapeHtml } from "./html";
 import { ADMIN } from "./server";
 
 const baseURL = inject("baseURL");
-
-function unescapeHtml(text: string): string {
-  return text
-    .replaceAll("&quot;", '"')
-    .replaceAll("&#x27;", "'")
-    .replaceAll("&lt;", "<")
-    .replaceAll("&gt;", ">")
-    .replaceAll("&amp;", "&");
-}
 
 /** The login form's fields as the server rendered them (React's action fields included). */
 async function loginForm(cookie?: string): Promise<Map<string, string>> {
