@@ -155,6 +155,45 @@ function preview(item: unknown): string {
 }
 
 /**
+ * Who an imported annotation is written as: its completed_by when that names a user of the
+ * caller's organization; any other id (an export from another server, or another tenant's
+ * user) becomes the importing user. One query for all the tasks' annotations.
+ */
+async function completedByOf(
+  tx: Db,
+  actor: Actor,
+  tasks: ImportedTask[],
+): Promise<(id: number | null) => number> {
+  const named = new Set<number>();
+  for (const task of tasks)
+    for (const a of task.annotations) if (a.completed_by !== null) named.add(a.completed_by);
+  const members = new Set<number>();
+  if (named.size > 0) {
+    const rows = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.organizationId, actor.organizationId), inArray(users.id, [...named])));
+    for (const row of rows) members.add(row.id);
+  }
+  return (id) => (id !== null && members.has(id) ? id : actor.userId);
+}
+
+/** An imported annotation's columns, as both import paths stage or write them. */
+function annotationRow(
+  a: ImportedTask["annotations"][number],
+  completedBy: (id: number | null) => number,
+) {
+  return {
+    result: a.result,
+    was_cancelled: a.was_cancelled,
+    ground_truth: a.ground_truth,
+    import_id: a.import_id,
+    completed_by: completedBy(a.completed_by),
+    lead_time: a.lead_time,
+  };
+}
+
+/**
  * Writes one batch: moves the project's counter by its size (taking or re-entering the row
  * lock) and inserts its tasks, annotations and predictions with one statement each. The rows
  * travel as one JSON parameter expanded by `jsonb_to_recordset`, which costs one round trip
@@ -180,19 +219,7 @@ export async function writeBatch(
   if (!counter) throw notFound(PROJECT_NOT_FOUND);
   const first = counter.last - n + 1;
 
-  // completed_by must name a user of the caller's organization; any other id (an export from
-  // another server, or another tenant's user) becomes the importing user.
-  const named = new Set<number>();
-  for (const task of batch)
-    for (const a of task.annotations) if (a.completed_by !== null) named.add(a.completed_by);
-  const members = new Set<number>();
-  if (named.size > 0) {
-    const rows = await tx
-      .select({ id: users.id })
-      .from(users)
-      .where(and(eq(users.organizationId, actor.organizationId), inArray(users.id, [...named])));
-    for (const row of rows) members.add(row.id);
-  }
+  const completedBy = await completedByOf(tx, actor, batch);
 
   const taskRows = [];
   const annotationRows = [];
@@ -205,16 +232,7 @@ export async function writeBatch(
     for (const a of task.annotations) {
       if (a.was_cancelled) cancelled++;
       else done++;
-      annotationRows.push({
-        inner_id: innerId,
-        result: a.result,
-        was_cancelled: a.was_cancelled,
-        ground_truth: a.ground_truth,
-        import_id: a.import_id,
-        completed_by:
-          a.completed_by !== null && members.has(a.completed_by) ? a.completed_by : actor.userId,
-        lead_time: a.lead_time,
-      });
+      annotationRows.push({ inner_id: innerId, ...annotationRow(a, completedBy) });
     }
     for (const p of task.predictions) predictionRows.push({ inner_id: innerId, ...p });
     taskRows.push({
@@ -468,33 +486,16 @@ class ImportStage {
           cancelled_annotations integer, total_predictions integer, file_upload_id bigint)`);
     }
     if (children.length === 0) return;
-    // completed_by must name a user of the caller's organization; any other id (an export
-    // from another server, or another tenant's user) becomes the importing user.
-    const named = new Set<number>();
-    for (const { task } of children)
-      for (const a of task.annotations) if (a.completed_by !== null) named.add(a.completed_by);
-    const members = new Set<number>();
-    if (named.size > 0) {
-      const rows = await tx
-        .select({ id: users.id })
-        .from(users)
-        .where(and(eq(users.organizationId, actor.organizationId), inArray(users.id, [...named])));
-      for (const row of rows) members.add(row.id);
-    }
+    const completedBy = await completedByOf(
+      tx,
+      actor,
+      children.map((child) => child.task),
+    );
     const annotationRows = [];
     const predictionRows = [];
     for (const { ord, task } of children) {
       for (const a of task.annotations) {
-        annotationRows.push({
-          ord,
-          result: a.result,
-          was_cancelled: a.was_cancelled,
-          ground_truth: a.ground_truth,
-          import_id: a.import_id,
-          completed_by:
-            a.completed_by !== null && members.has(a.completed_by) ? a.completed_by : actor.userId,
-          lead_time: a.lead_time,
-        });
+        annotationRows.push({ ord, ...annotationRow(a, completedBy) });
       }
       for (const p of task.predictions) predictionRows.push({ ord, ...p });
     }
