@@ -29,10 +29,12 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** The primary's child processes: its workers. */
+/** The primary's workers: its child processes that run server.ts (tsx's esbuild is another). */
 function workerPids(primary: TaskportProcess): number[] {
   try {
-    return execFileSync("pgrep", ["-P", String(primary.child.pid)], { encoding: "utf8" })
+    return execFileSync("pgrep", ["-P", String(primary.child.pid), "-f", "server\\.ts"], {
+      encoding: "utf8",
+    })
       .split("\n")
       .filter(Boolean)
       .map(Number);
