@@ -196,6 +196,29 @@ export function databaseOutage(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A write the file system refused for want of room: the disk (ENOSPC) or the user's quota
+ * (EDQUOT) is full, or the file would pass the largest the file system takes (EFBIG). Neither
+ * the client's fault nor a bug: REST answers 507 Insufficient Storage (rest/errors.ts).
+ */
+const NO_ROOM = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
+
+export const STORAGE_FULL =
+  "The server has no room left to store the upload: its disk or quota is full, and nothing of the request was kept. Try again once space has been freed.";
+
+/** Whether an error (or one it was caused by) is the file system refusing a write for want of room. */
+export function storageFull(error: unknown): boolean {
+  for (
+    let e: unknown = error, depth = 0;
+    e && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && NO_ROOM.has(code)) return true;
+  }
+  return false;
+}
+
 /** The error a client should see: a database outage becomes SERVICE_UNAVAILABLE (503). */
 export function toClientError(error: unknown): unknown {
   if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") return error;

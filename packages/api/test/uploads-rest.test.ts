@@ -3,12 +3,15 @@
  * /data/upload/{project}/{file}; the file served back (type, ranges, sandboxed) only to the
  * project's organization; the uploads list and deletes; import records; the size limit.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fileUploads, projectImports, tasks } from "../src/db/schema";
+import { STORAGE_FULL } from "../src/errors";
+import { toRestError } from "../src/rest/errors";
 import { parseRange } from "../src/rest/uploads";
 import {
   type ApiServer,
@@ -207,6 +210,20 @@ describe("media uploads", () => {
     expect(fits.status).toBe(201);
   });
 
+  it("a multipart body that ends early is a 400, not a 500, and keeps nothing", async () => {
+    const res = await fetch(`${base}/api/projects/${projectId}/import`, {
+      method: "POST",
+      headers: { ...auth(), "content-type": "multipart/form-data; boundary=b0undary" },
+      body: '--b0undary\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\n\r\nno closing boundary',
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(await res.text()).validation_errors).toEqual({
+      non_field_errors: ["The multipart body is malformed or ends early."],
+    });
+    expect(await filesOnDisk()).toEqual([]);
+    expect(await tdb.db.select().from(fileUploads)).toEqual([]);
+  });
+
   it("commit_to_project=false keeps the files as file uploads without tasks; a reimport makes them", async () => {
     const answer = await upload(
       [
@@ -257,6 +274,87 @@ describe("media uploads", () => {
     expect(refused.status).toBe(400);
     expect(await filesOnDisk()).toHaveLength(2);
     expect(await tdb.db.select({ id: fileUploads.id }).from(fileUploads)).toHaveLength(2);
+  });
+});
+
+describe("a full disk", () => {
+  let small: string;
+  let mounted = false;
+  let full: ApiServer;
+
+  beforeAll(async () => {
+    small = await mkdtemp(join(tmpdir(), "taskport-full-media-"));
+    // A 64 KiB file system of its own: a write past it fails with ENOSPC, as on a full disk.
+    mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", small]).status === 0;
+    if (!mounted && process.env.CI)
+      throw new Error(`CI must be able to mount a tmpfs on ${small}.`);
+    full = await startApiServer({
+      db: tdb.db,
+      uploads: { mediaDir: small, maxFileBytes: MAX_FILE },
+      logError: () => {},
+    });
+  });
+  afterAll(async () => {
+    await full?.close();
+    if (mounted) spawnSync("umount", [small]);
+    if (small) await rm(small, { recursive: true, force: true });
+  });
+
+  const send = (path: string, method: string, form: FormData) =>
+    fetch(`${full.base}${path}`, { method, headers: auth(), body: form });
+  const form = (name: string, content: Uint8Array) => {
+    const body = new FormData();
+    body.append("file", new Blob([content]), name);
+    return body;
+  };
+  const kept = () => readdir(join(small, "upload", String(projectId))).catch(() => [] as string[]);
+
+  it("an upload the disk has no room for is a 507 naming it, and leaves no file, row or task", async (context) => {
+    if (!mounted) context.skip("mounting a tmpfs needs root");
+    const big = new Uint8Array(200 * 1024);
+    const res = await send(`/api/projects/${projectId}/import`, "POST", form("big.png", big));
+    expect(res.status).toBe(507);
+    expect(res.headers.get("connection")).toBe("close");
+    expect(JSON.parse(await res.text())).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      status_code: 507,
+      version: expect.any(String),
+      detail: STORAGE_FULL,
+      exc_info: null,
+    });
+    expect(await kept()).toEqual([]);
+    expect(await tdb.db.select().from(fileUploads)).toEqual([]);
+    expect(await tdb.db.select().from(tasks)).toEqual([]);
+    const [record] = await tdb.db.select().from(projectImports);
+    expect(record).toMatchObject({ status: "failed", error: STORAGE_FULL });
+
+    // Nothing half-written holds the space: a file that fits is kept.
+    const fits = await send(`/api/projects/${projectId}/import`, "POST", form("cat.png", PNG));
+    expect(fits.status).toBe(201);
+    const [id = 0] = JSON.parse(await fits.text()).file_upload_ids as number[];
+    const [row] = await tdb.db.select().from(fileUploads);
+    expect(await kept()).toEqual([row?.file?.split("/")[2]]);
+
+    // Replacing its file with one the disk has no room for: the same 507, the upload unchanged.
+    const patched = await send(`/api/import/file-upload/${id}`, "PATCH", form("big.png", big));
+    expect(patched.status).toBe(507);
+    expect(JSON.parse(await patched.text()).detail).toBe(STORAGE_FULL);
+    expect(await tdb.db.select().from(fileUploads)).toEqual([row]);
+    expect(await kept()).toEqual([row?.file?.split("/")[2]]);
+    expect(await readFile(join(small, row?.file ?? ""))).toEqual(PNG);
+  });
+
+  it("a full quota (EDQUOT) or a file past the file system's largest (EFBIG) is the same 507", () => {
+    for (const code of ["ENOSPC", "EDQUOT", "EFBIG"]) {
+      const error = Object.assign(new Error(`${code}: write`), { code, syscall: "write" });
+      const mapped = toRestError(error, { maxBodyBytes: 1 });
+      expect([mapped.statusCode, mapped.body.detail, mapped.internal]).toEqual([
+        507,
+        STORAGE_FULL,
+        undefined,
+      ]);
+    }
+    expect(toRestError(new Error("EIO"), { maxBodyBytes: 1 }).statusCode).toBe(500);
   });
 });
 
@@ -392,6 +490,136 @@ describe("deleting uploads", () => {
     expect(c).toBeGreaterThan(0);
     const left = await tdb.db.select({ f: tasks.fileUploadId }).from(tasks);
     expect(left).toEqual([{ f: null }, { f: null }, { f: null }]);
+  });
+});
+
+describe("PATCH /api/import/file-upload/{id}", () => {
+  const patch = (id: number, body: FormData | string | undefined, token = tenant.token) =>
+    fetch(`${base}/api/import/file-upload/${id}/`, {
+      method: "PATCH",
+      headers: {
+        authorization: `Token ${token}`,
+        ...(typeof body === "string" ? { "content-type": "application/json" } : {}),
+      },
+      body,
+    });
+  const fileForm = (name: string, content: string | Uint8Array, field = "file") => {
+    const form = new FormData();
+    form.append(field, new Blob([content]), name);
+    return form;
+  };
+
+  it("replaces the stored file with the one sent, as Label Studio's FileUploadAPI; a reimport reads it", async () => {
+    const first = await upload([["rows.csv", "image\nhttp://x/1.png\n"]]);
+    const [id = 0] = first.body.file_upload_ids as number[];
+    const [before] = await tdb.db.select().from(fileUploads).where(eq(fileUploads.id, id));
+    const csv = "image\nhttp://x/a.png\nhttp://x/b.png\nhttp://x/c.png\n";
+
+    const res = await patch(id, fileForm("new rows.csv", csv));
+    expect(res.status).toBe(200);
+    const body = JSON.parse(await res.text());
+    expect(body).toEqual({
+      id,
+      file: expect.stringMatching(new RegExp(`^upload/${projectId}/[0-9a-f]{8}-new_rows\\.csv$`)),
+      size: csv.length,
+    });
+    const [after] = await tdb.db.select().from(fileUploads).where(eq(fileUploads.id, id));
+    expect(after).toMatchObject({ file: body.file, fileName: "new rows.csv", format: ".csv" });
+    // The old file is gone, the new one kept and served; the upload's tasks stay until a reimport.
+    expect(await filesOnDisk()).toEqual([body.file.split("/")[2]]);
+    expect(await readFile(join(media, body.file), "utf8")).toBe(csv);
+    const served = await fetch(`${base}/data/${body.file}`, { headers: auth() });
+    expect(await served.text()).toBe(csv);
+    expect((await fetch(`${base}/data/${before?.file}`, { headers: auth() })).status).toBe(404);
+    const got = await fetch(`${base}/api/import/file-upload/${id}`, { headers: auth() });
+    expect(JSON.parse(await got.text())).toEqual(body);
+    expect(await tdb.db.select({ data: tasks.data }).from(tasks)).toEqual([
+      { data: { image: "http://x/1.png" } },
+    ]);
+
+    const reimported = await fetch(`${base}/api/projects/${projectId}/reimport`, {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify({ file_upload_ids: [id] }),
+    });
+    expect(JSON.parse(await reimported.text())).toMatchObject({ task_count: 3 });
+
+    // Several files: the last one is kept, as Django reads a repeated field.
+    const two = fileForm("one.png", PNG);
+    two.append("file", new Blob([csv]), "two.csv");
+    const last = JSON.parse(await (await patch(id, two)).text());
+    expect(last.file).toMatch(/-two\.csv$/);
+    expect(await filesOnDisk()).toEqual([last.file.split("/")[2]]);
+
+    // No file: nothing changes (a partial update of nothing), as with Label Studio.
+    const none = await patch(id, "{}");
+    expect(none.status).toBe(200);
+    expect(JSON.parse(await none.text())).toEqual(last);
+  });
+
+  it("refuses what is not a file it keeps with a 400 naming `file`; another organization's upload is a 404", async () => {
+    const first = await upload([["cat.png", PNG]]);
+    const [id = 0] = first.body.file_upload_ids as number[];
+    const [kept] = await tdb.db.select().from(fileUploads).where(eq(fileUploads.id, id));
+    const refusal = async (res: Response) => {
+      const body = JSON.parse(await res.text());
+      return [res.status, body.validation_errors ?? body.detail];
+    };
+
+    expect(await refusal(await patch(id, JSON.stringify({ file: "cat.png" })))).toEqual([
+      400,
+      { file: ["The submitted data was not a file. Check the encoding type on the form."] },
+    ]);
+    const asField = new FormData();
+    asField.append("file", "cat.png");
+    expect(await refusal(await patch(id, asField))).toEqual([
+      400,
+      { file: ["The submitted data was not a file. Check the encoding type on the form."] },
+    ]);
+    expect(await refusal(await patch(id, JSON.stringify({ file: null })))).toEqual([
+      400,
+      { file: ["This field may not be null."] },
+    ]);
+    expect(await refusal(await patch(id, "[1]"))).toEqual([
+      400,
+      { non_field_errors: ["Invalid data. Expected a dictionary, but got list."] },
+    ]);
+    expect(await refusal(await patch(id, fileForm("empty.png", "")))).toEqual([
+      400,
+      { file: ["The submitted file is empty."] },
+    ]);
+    expect(await refusal(await patch(id, fileForm("tool.exe", "MZ")))).toEqual([
+      400,
+      { file: [".exe extension is not supported"] },
+    ]);
+    const tooBig = await patch(id, fileForm("big.png", new Uint8Array(MAX_FILE + 1)));
+    expect(tooBig.status).toBe(413);
+    const endsEarly = await fetch(`${base}/api/import/file-upload/${id}`, {
+      method: "PATCH",
+      headers: { ...auth(), "content-type": "multipart/form-data; boundary=b0undary" },
+      body: '--b0undary\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\n\r\nno closing boundary',
+    });
+    expect(await refusal(endsEarly)).toEqual([
+      400,
+      { non_field_errors: ["The multipart body is malformed or ends early."] },
+    ]);
+
+    const other = await createTenant(tdb.db);
+    expect(await refusal(await patch(id, fileForm("x.png", PNG), other.token))).toEqual([
+      404,
+      "No FileUpload matches the given query.",
+    ]);
+    expect((await patch(id + 1000, fileForm("x.png", PNG))).status).toBe(404);
+    const anonymous = await fetch(`${base}/api/import/file-upload/${id}`, {
+      method: "PATCH",
+      body: fileForm("x.png", PNG),
+    });
+    expect(anonymous.status).toBe(401);
+
+    // Nothing of the refused requests stays: the row and the file are as they were.
+    expect(await tdb.db.select().from(fileUploads)).toEqual([kept]);
+    expect(await filesOnDisk()).toEqual([kept?.file?.split("/")[2]]);
+    expect(await readFile(join(media, kept?.file ?? ""))).toEqual(PNG);
   });
 });
 
@@ -561,5 +789,41 @@ describe("POST /api/projects/{id}/reimport", () => {
     const other = await createTenant(tdb.db);
     expect((await reimport({ file_upload_ids: [1] }, other.token)).status).toBe(404);
     expect((await reimport({ file_upload_ids: "all" })).status).toBe(400);
+  });
+
+  it("ids that name no upload of the project: Label Studio's 201 with zeros, and nothing changes", async () => {
+    const csv = await upload([["rows.csv", "image\nhttp://x/1.png\n"]]);
+    const [csvId = 0] = csv.body.file_upload_ids as number[];
+    const elsewhere = await tenant.caller.project.create({
+      title: "Elsewhere",
+      label_config: '<View><Image name="img" value="$image"/></View>',
+    });
+    const mine = projectId;
+    projectId = elsewhere.id;
+    const theirs = await upload([["other.csv", "image\nhttp://x/2.png\n"]]);
+    const [theirId = 0] = theirs.body.file_upload_ids as number[];
+    projectId = mine;
+    const before = await tdb.db.select().from(tasks).orderBy(asc(tasks.id));
+
+    for (const ids of [[csvId + 1000], [theirId]]) {
+      const res = await reimport({ file_upload_ids: ids });
+      expect(res.status).toBe(201);
+      expect(JSON.parse(await res.text())).toEqual({
+        task_count: 0,
+        annotation_count: 0,
+        prediction_count: 0,
+        duration: expect.any(Number),
+        file_upload_ids: ids,
+        found_formats: [],
+        data_columns: [],
+      });
+    }
+    expect(await tdb.db.select().from(tasks).orderBy(asc(tasks.id))).toEqual(before);
+    // Those that name one are read, the others passed over.
+    const some = await reimport({ file_upload_ids: [csvId, theirId] });
+    expect(JSON.parse(await some.text())).toMatchObject({
+      task_count: 1,
+      file_upload_ids: [csvId, theirId],
+    });
   });
 });

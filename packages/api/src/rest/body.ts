@@ -4,6 +4,7 @@
  * value, JSON fields (`data`, `meta`) are JSON strings, integer fields are digit strings.
  * Files sent to an endpoint that takes none are read to the end and dropped.
  */
+import { TRPCError } from "@trpc/server";
 import type { FastifyRequest } from "fastify";
 import { validationError } from "../errors";
 
@@ -85,11 +86,22 @@ async function multipartFields(
       fields[part.fieldname] = part.value;
     }
   } catch (error) {
-    if (typeof (error as { statusCode?: unknown }).statusCode === "number") throw error;
-    // What busboy throws: a body that is not the multipart it says it is.
-    throw validationError({}, ["The multipart body is malformed or ends early."]);
+    throw multipartFailure(error);
   }
   return fields;
+}
+
+/**
+ * What an error met while reading a multipart body answers: busboy's own (a body that is not
+ * the multipart it says it is) a 400; a refusal (a TRPCError, a limit's 413) or a failed system
+ * call (the disk) stands as it is.
+ */
+export function multipartFailure(error: unknown): unknown {
+  const { statusCode, syscall } = (error ?? {}) as { statusCode?: unknown; syscall?: unknown };
+  if (error instanceof TRPCError || typeof statusCode === "number" || typeof syscall === "string") {
+    return error;
+  }
+  return validationError({}, ["The multipart body is malformed or ends early."]);
 }
 
 function tooLarge(): Error {

@@ -11,7 +11,7 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import packageJson from "../../package.json" with { type: "json" };
-import { RETRY_AFTER_SECONDS, toClientError } from "../errors";
+import { RETRY_AFTER_SECONDS, STORAGE_FULL, storageFull, toClientError } from "../errors";
 import { INTERNAL_ERROR_MESSAGE } from "../trpc";
 
 export const API_VERSION: string = packageJson.version;
@@ -98,6 +98,12 @@ export function toRestError(
       body: restErrorBody(400, VALIDATION_ERROR, validationErrorsOf(fields)),
     };
   }
+  const clientError = error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR";
+  if (!clientError && storageFull(error)) {
+    // An upload's rest is not read: the connection closes after the answer.
+    headers.connection = "close";
+    return { statusCode: 507, headers, body: restErrorBody(507, STORAGE_FULL) };
+  }
   if (error instanceof TRPCError) {
     const statusCode = getHTTPStatusCodeFromError(error);
     if (error.code === "BAD_REQUEST") {
@@ -111,6 +117,8 @@ export function toRestError(
       const body = restErrorBody(500, INTERNAL_ERROR_MESSAGE);
       return { statusCode: 500, headers, body, internal: error.cause ?? error };
     }
+    // Past a size limit the rest of the body is not read: the connection closes after the answer.
+    if (error.code === "PAYLOAD_TOO_LARGE") headers.connection = "close";
     // A database outage (503) is worth a retry: SDKs retry 5xx by themselves.
     if (statusCode === 503) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
     if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = "Token";

@@ -50,6 +50,7 @@ import {
   variableCount,
 } from "../services/uploads";
 import { uploadSettings } from "./auth";
+import { multipartFailure } from "./body";
 import { ProjectPath } from "./projects";
 import { route } from "./route";
 import {
@@ -130,36 +131,40 @@ async function* bodyParts(context: PartContext): AsyncGenerator<BodyPart> {
 
   if (request.isMultipart()) {
     const fileSize = Math.max(limit, uploads.maxFileBytes) + 1;
-    for await (const part of request.parts({ limits: { fileSize, parts: 1000 } })) {
-      if (part.type !== "file") continue;
-      if (!isImportable(part.filename)) {
-        throw validationError({}, [unsupportedExtension(part.filename)]);
-      }
-      const format = formatOfFileName(part.filename);
-      const hypertext = HYPERTEXT_EXTENSIONS.has(extensionOf(part.filename).toLowerCase());
-      hash?.update(`\0file\0${part.filename}\0`);
-      const stored = newStoredName(context.project.id, part.filename);
-      context.saved.push(stored);
-      // Task files and hypertext are read whole into tasks: the import limit bounds them.
-      const size = await saveUpload(
-        uploads,
-        stored,
-        meter(part.file, format !== null || hypertext),
-      );
-      const source = storedSource(uploads, stored, context.project.variables);
-      yield {
-        file: {
-          name: part.filename,
-          // A media file's one item is read as a JSON item, `{data: {$undefined$: ...}}`.
-          format: source.format ?? "json",
-          extension: source.extension,
+    try {
+      for await (const part of request.parts({ limits: { fileSize, parts: 1000 } })) {
+        if (part.type !== "file") continue;
+        if (!isImportable(part.filename)) {
+          throw validationError({}, [unsupportedExtension(part.filename)]);
+        }
+        const format = formatOfFileName(part.filename);
+        const hypertext = HYPERTEXT_EXTENSIONS.has(extensionOf(part.filename).toLowerCase());
+        hash?.update(`\0file\0${part.filename}\0`);
+        const stored = newStoredName(context.project.id, part.filename);
+        context.saved.push(stored);
+        // Task files and hypertext are read whole into tasks: the import limit bounds them.
+        const size = await saveUpload(
+          uploads,
           stored,
-          size: () => size,
-        },
-        items: source.items,
-      };
-      // The next part only arrives once this one has been read to its end.
-      await finished(part.file.resume());
+          meter(part.file, format !== null || hypertext),
+        );
+        const source = storedSource(uploads, stored, context.project.variables);
+        yield {
+          file: {
+            name: part.filename,
+            // A media file's one item is read as a JSON item, `{data: {$undefined$: ...}}`.
+            format: source.format ?? "json",
+            extension: source.extension,
+            stored,
+            size: () => size,
+          },
+          items: source.items,
+        };
+        // The next part only arrives once this one has been read to its end.
+        await finished(part.file.resume());
+      }
+    } catch (error) {
+      throw multipartFailure(error);
     }
     return;
   }
@@ -216,13 +221,12 @@ const importRoute = (path: string, summary: string) =>
       description: "What was imported, or (files imported by a job) the import record to poll.",
       schema: z.union([ImportAnswer, AsyncImportAnswer]),
     },
-    errors: [400, 401, 404, 413, 415, 422, 503],
-    handler: async ({ db, actor, options, params, query, headers, request, reply }) => {
+    errors: [400, 401, 404, 413, 415, 422, 503, 507],
+    handler: async ({ db, actor, options, params, query, headers, request }) => {
       const limit = options.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
       const declared = Number(request.headers["content-length"]);
       // Multipart bodies may carry media files far larger: each part is metered instead.
       if (!request.isMultipart() && Number.isFinite(declared) && declared > limit) {
-        reply.header("connection", "close");
         throw tooLarge(limit);
       }
       const project = await findProject(db, actor, params.id);
@@ -287,11 +291,6 @@ const importRoute = (path: string, summary: string) =>
                 files,
               }),
           );
-        } catch (error) {
-          if (error instanceof TRPCError && error.code === "PAYLOAD_TOO_LARGE") {
-            reply.header("connection", "close");
-          }
-          throw error;
         } finally {
           // Files no upload row kept (a refused request, a replay) leave the disk.
           await removeStored(uploads, await unclaimed(db, saved).catch(() => saved));
@@ -335,10 +334,6 @@ const importRoute = (path: string, summary: string) =>
         return { ...result, import: record };
       } catch (error) {
         await failImportRecord(db, record, error).catch(() => {});
-        // Past the limit, stop reading: the connection closes after the answer.
-        if (error instanceof TRPCError && error.code === "PAYLOAD_TOO_LARGE") {
-          reply.header("connection", "close");
-        }
         throw error;
       } finally {
         // Files no upload row kept (a failed import, a replay) leave the disk.

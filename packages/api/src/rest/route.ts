@@ -111,6 +111,11 @@ interface RouteSpec<P extends Schema, Q extends Schema, H extends Schema, B exte
   body?: B;
   /** Documented only: the handler gets the body as sent and checks it itself. */
   acceptedBody?: z.ZodType;
+  /**
+   * The content types an `acceptedBody` is documented in (JSON when unset). A multipart body
+   * reaches the handler unread, for it to stream its parts.
+   */
+  consumes?: readonly string[];
   /** Documented only: the body reaches the handler unread, as a stream (JSON) or parts. */
   streamedBody?: { schema: z.ZodType; contentTypes: readonly string[] };
   /** Also read form and multipart bodies: JSON fields are JSON strings, integers digits. */
@@ -146,6 +151,7 @@ export interface RestRoute {
   headers?: z.ZodType;
   body?: z.ZodType;
   acceptedBody?: z.ZodType;
+  consumes?: readonly string[];
   streamedBody?: { schema: z.ZodType; contentTypes: readonly string[] };
   forms?: FormFieldTypes;
   success: { status: 200 | 201 | 204; description: string; schema?: z.ZodType };
@@ -212,6 +218,7 @@ function schemaOf(entry: RestRoute): FastifySchema & Record<string, unknown> {
   const body = entry.body ?? entry.acceptedBody ?? entry.streamedBody?.schema;
   const consumes =
     entry.streamedBody?.contentTypes ??
+    entry.consumes ??
     (entry.forms
       ? ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
       : undefined);

@@ -67,7 +67,7 @@ export const ProjectUpdateBody = named("ProjectUpdate", ProjectUpdateInput.omit(
 export const TokenCreateBody = named("TokenCreate", TokenCreateInput);
 export const TokenRefreshBody = named("TokenRefresh", TokenRefreshInput);
 
-export type ErrorStatus = 400 | 401 | 404 | 405 | 409 | 413 | 415 | 422 | 503;
+export type ErrorStatus = 400 | 401 | 404 | 405 | 409 | 413 | 415 | 422 | 503 | 507;
 
 const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   400: "Validation error: validation_errors names each field's problems.",
@@ -79,6 +79,7 @@ const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   415: "Unsupported content type.",
   422: "The idempotency key was already used with a different request.",
   503: "The database is unavailable: nothing was written; retry.",
+  507: "No room left on the server's disk for the upload: nothing was kept.",
 };
 
 /** Label Studio's error body for each status an endpoint answers. */

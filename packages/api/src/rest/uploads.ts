@@ -1,14 +1,16 @@
 /**
  * Label Studio's endpoints around uploaded files and import records: the project's file
- * uploads (list, delete), one upload (get, delete), an import's record, and the files
- * themselves at `/data/upload/{project}/{file}` (ranges for audio and video; never run as a
- * page of Taskport's origin).
+ * uploads (list, delete), one upload (get, replace its file, delete), an import's record, and
+ * the files themselves at `/data/upload/{project}/{file}` (ranges for audio and video; never
+ * run as a page of Taskport's origin).
  */
 import { createReadStream } from "node:fs";
+import { finished } from "node:stream/promises";
 import { FileUpload, ProjectImport } from "@taskport/schema";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { validationError } from "../errors";
+import { unsupportedExtension } from "../import-formats";
 import { getImportRecord, IMPORT_NOT_FOUND } from "../services/import-record";
 import { reimportUploads } from "../services/reimport";
 import {
@@ -18,11 +20,19 @@ import {
   FILE_UPLOAD_NOT_FOUND,
   getFileUpload,
   isActiveContent,
+  isImportable,
   listFileUploads,
+  newStoredName,
   openUpload,
+  type ReceivedFile,
+  removeStored,
+  replaceFileUpload,
   type StoredFile,
+  saveUpload,
+  type UploadSettings,
 } from "../services/uploads";
 import { uploadSettings } from "./auth";
+import { multipartFailure } from "./body";
 import { ProjectPath } from "./projects";
 import { type RestRoute, route } from "./route";
 import { described, pathId, queryFlag, restSchemas } from "./schemas";
@@ -61,6 +71,82 @@ const DeleteUploadsBody = z
     ),
   })
   .optional();
+
+const FileUploadUpdateBody = named(
+  "FileUploadUpdate",
+  z.object({
+    file: described(
+      z.string().optional(),
+      "The new file, as a multipart/form-data file part (a file Taskport imports); none: nothing changes.",
+    ),
+  }),
+);
+
+// Django REST framework's FileField messages, which scripts written for Label Studio may match.
+const NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form.";
+const EMPTY_FILE = "The submitted file is empty.";
+const NO_FILE_NAME = "No filename could be determined.";
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return "list";
+  if (typeof value === "string") return "str";
+  if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
+  if (typeof value === "boolean") return "bool";
+  return typeof value;
+}
+
+/**
+ * The file a PATCH sends as DRF's FileField reads it: the last multipart file part named
+ * `file`, written to the project's upload folder as it arrives (within TASKPORT_MAX_UPLOAD_BYTES)
+ * and refused unless it is a non-empty file of a kind Taskport imports; other parts are read
+ * and dropped. A JSON or form body carries no file: `file` in it is refused, its absence
+ * changes nothing. Whatever is refused leaves nothing on disk.
+ */
+async function receivedFile(
+  request: FastifyRequest,
+  body: unknown,
+  settings: UploadSettings,
+  projectId: number,
+): Promise<ReceivedFile | null> {
+  if (!request.isMultipart()) {
+    if (body === undefined || body === null) return null;
+    if (typeof body !== "object" || Array.isArray(body)) {
+      throw validationError({}, [`Invalid data. Expected a dictionary, but got ${kindOf(body)}.`]);
+    }
+    if (!("file" in body)) return null;
+    const value = (body as { file?: unknown }).file;
+    throw validationError({ file: [value === null ? "This field may not be null." : NOT_A_FILE] });
+  }
+  let kept: ReceivedFile | null = null;
+  let textField = false;
+  try {
+    for await (const part of request.parts({
+      limits: { fileSize: settings.maxFileBytes + 1, parts: 1000 },
+    })) {
+      if (part.fieldname !== "file") {
+        if (part.type === "file") await finished(part.file.resume());
+        continue;
+      }
+      if (part.type !== "file") {
+        textField = true;
+        continue;
+      }
+      if (!part.filename) throw validationError({ file: [NO_FILE_NAME] });
+      if (!isImportable(part.filename)) {
+        throw validationError({ file: [unsupportedExtension(part.filename)] });
+      }
+      if (kept) await removeStored(settings, [kept.stored]);
+      kept = { stored: newStoredName(projectId, part.filename), name: part.filename, size: 0 };
+      kept.size = await saveUpload(settings, kept.stored, part.file);
+    }
+    if (!kept && textField) throw validationError({ file: [NOT_A_FILE] });
+    if (kept?.size === 0) throw validationError({ file: [EMPTY_FILE] });
+  } catch (error) {
+    if (kept) await removeStored(settings, [kept.stored]);
+    throw multipartFailure(error);
+  }
+  return kept;
+}
 
 type Range = { start: number; end: number } | "unsatisfiable" | null;
 
@@ -232,6 +318,28 @@ export const uploadRoutes: RestRoute[] = [
     success: { status: 200, description: "The upload.", schema: FileUploadOut },
     errors: [401, 404],
     handler: ({ db, actor, params }) => getFileUpload(db, actor, params.id),
+  }),
+  route({
+    method: "PATCH",
+    path: "/api/import/file-upload/{id}",
+    summary:
+      "Replace an upload's file with the one sent (multipart `file`); its tasks stay until a re-import",
+    tag: "Import",
+    params: UploadPath,
+    acceptedBody: FileUploadUpdateBody,
+    consumes: ["multipart/form-data", "application/json", "application/x-www-form-urlencoded"],
+    success: {
+      status: 200,
+      description: "The upload, naming its new file.",
+      schema: FileUploadOut,
+    },
+    errors: [400, 401, 404, 413, 415, 507],
+    handler: ({ db, actor, params, body, request, options }) => {
+      const settings = uploadSettings(options);
+      return replaceFileUpload(db, settings, actor, params.id, (projectId) =>
+        receivedFile(request, body, settings, projectId),
+      );
+    },
   }),
   route({
     method: "DELETE",

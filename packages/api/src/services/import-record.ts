@@ -10,7 +10,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
 import { projectImports, projects } from "../db/schema";
-import { notFound } from "../errors";
+import { notFound, STORAGE_FULL, storageFull } from "../errors";
 
 export const IMPORT_NOT_FOUND = "No ProjectImport matches the given query.";
 
@@ -73,14 +73,17 @@ export async function deleteImportRecord(db: Db, id: number): Promise<void> {
   await db.delete(projectImports).where(eq(projectImports.id, id));
 }
 
-/** What a failed import tells its record: the client's messages, or that the server failed. */
+/**
+ * What a failed import tells its record: the client's messages, that the server had no room for
+ * its files, or that the server failed.
+ */
 function reasonOf(error: unknown): string {
   if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") {
     const cause = error.cause as { issues?: { message: string }[] } | undefined;
     const messages = cause?.issues?.map((issue) => issue.message) ?? [];
     return messages.length > 0 ? messages.join("\n") : error.message;
   }
-  return "Internal server error";
+  return storageFull(error) ? STORAGE_FULL : "Internal server error";
 }
 
 export async function failImportRecord(db: Db, id: number, error: unknown): Promise<void> {

@@ -28,6 +28,7 @@ export async function reimportUploads(
   actor: Actor,
   input: ReimportInput,
 ): Promise<ReimportResult> {
+  const started = performance.now();
   const project = await findProject(db, actor, input.project);
   if (!project) throw notFound(PROJECT_NOT_FOUND);
   const rows = await db
@@ -35,6 +36,19 @@ export async function reimportUploads(
     .from(fileUploads)
     .where(and(eq(fileUploads.projectId, project.id), inArray(fileUploads.id, input.fileUploadIds)))
     .orderBy(asc(fileUploads.id));
+  if (rows.length === 0) {
+    // Ids that name no upload of the project: Label Studio reads no file, replaces nothing and
+    // answers its zeros (201), the ids as sent.
+    return {
+      task_count: 0,
+      annotation_count: 0,
+      prediction_count: 0,
+      duration: (performance.now() - started) / 1000,
+      file_upload_ids: input.fileUploadIds,
+      found_formats: [],
+      data_columns: [],
+    };
+  }
   const variables = variableCount(objectTagsOf(project.labelConfig));
   const sources: ImportSource[] = [];
   for (const row of rows) {

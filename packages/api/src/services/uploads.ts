@@ -337,6 +337,60 @@ export async function deleteFileUpload(
   if (row.file) await removeStored(settings, [row.file]);
 }
 
+/** A file a request sent, already written under its stored name. */
+export interface ReceivedFile {
+  stored: string;
+  /** The name it was sent with. */
+  name: string;
+  size: number;
+}
+
+/**
+ * `PATCH /api/import/file-upload/{id}` (Label Studio's FileUploadAPI): an upload of the
+ * caller's organization takes the file that `receive` writes for its project (none: nothing
+ * changes), and its old file goes. The upload is looked up first (404) and the body read after,
+ * as Label Studio does. Its tasks stay as they are until a re-import reads the new file; a
+ * media task's URL names the old file, which is no longer served.
+ */
+export async function replaceFileUpload(
+  db: Db,
+  settings: UploadSettings,
+  actor: Actor,
+  id: number,
+  receive: (projectId: number) => Promise<ReceivedFile | null>,
+): Promise<FileUpload> {
+  const row = await uploadInOrganization(db, actor, id);
+  const received = await receive(row.projectId);
+  if (!received) return toFileUpload(row);
+  let replaced: string | null;
+  try {
+    replaced = await db.transaction(async (tx) => {
+      // The row lock orders replacements of one upload: each removes the file it replaced.
+      const [current] = await tx
+        .select({ file: fileUploads.file })
+        .from(fileUploads)
+        .where(eq(fileUploads.id, row.id))
+        .for("update");
+      if (!current) throw notFound(FILE_UPLOAD_NOT_FOUND);
+      await tx
+        .update(fileUploads)
+        .set({
+          file: received.stored,
+          fileName: received.name,
+          format: extensionOf(received.stored).toLowerCase(),
+          size: received.size,
+        })
+        .where(eq(fileUploads.id, row.id));
+      return current.file;
+    });
+  } catch (error) {
+    await removeStored(settings, [received.stored]);
+    throw error;
+  }
+  if (replaced) await removeStored(settings, [replaced]);
+  return { id: row.id, file: received.stored, size: received.size };
+}
+
 export interface StoredFile {
   path: string;
   size: number;
