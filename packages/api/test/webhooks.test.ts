@@ -17,7 +17,7 @@ import { webhookEvents } from "../src/db/schema";
 import { type ApiHandler, createApiHandler } from "../src/http";
 import type { JobSystem } from "../src/jobs";
 import { createJobSystem } from "../src/jobs/queues";
-import { sendWebhook } from "../src/services/webhook-delivery";
+import { sendWebhook, signMessage } from "../src/services/webhook-delivery";
 import { createTestDatabase, type TestDatabase } from "./support/db";
 import { createTenant } from "./support/fixtures";
 
@@ -295,6 +295,17 @@ describe("the webhook API", () => {
 });
 
 describe("deliveries", () => {
+  it("signs exactly as the standardwebhooks library does", () => {
+    const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const bodies = ["{}", '{"text":"é ✓ 𝄞"}', JSON.stringify({ tasks: "x".repeat(100_000) })];
+    for (const body of bodies) {
+      const timestamp = 1_700_000_000 + body.length;
+      const ours = signMessage(secret, "msg_abc", timestamp, body);
+      expect(ours).toBe(new Verifier(secret).sign("msg_abc", new Date(timestamp * 1000), body));
+      expect(ours).not.toBe(signMessage(secret, "msg_abd", timestamp, body));
+    }
+  });
+
   it("sends every committed change once, in order, signed", async () => {
     const { token, projectId, hook } = await setup();
     const task = await call(token, "POST", "/api/tasks/", {

@@ -12,11 +12,11 @@
  * (services/network-policy.ts; the connection is pinned to the checked address), follows no
  * redirect, reads at most `maxResponseBytes` of the answer and gives up after `timeoutMs`.
  */
+import { createHmac } from "node:crypto";
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import { Webhook as Signer } from "standardwebhooks";
 import type { Db } from "../db/client";
 import { executeRows } from "../db/rows";
 import { webhookEvents, webhooks } from "../db/schema";
@@ -87,6 +87,19 @@ function agentFor(url: URL, address: string): HttpAgent {
   return agent;
 }
 
+/**
+ * The `webhook-signature` of a message, per the Standard Webhooks specification: `v1,` and the
+ * base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` keyed by the secret's bytes (the base64 after
+ * `whsec_`). Computed by node:crypto: the standardwebhooks package signs with a SHA-256 written
+ * in JavaScript, which cost 17 µs of CPU per delivered task (about 25 times node:crypto's), on
+ * the event loop that serves the API. The tests check every delivery with that package's
+ * verifier, and this function against its signer.
+ */
+export function signMessage(secret: string, id: string, timestamp: number, body: string): string {
+  const key = Buffer.from(secret.startsWith("whsec_") ? secret.slice(6) : secret, "base64");
+  return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
+}
+
 /** One POST: the outcome, never a throw. */
 export async function sendWebhook(
   target: { url: string; headers: Record<string, string>; secret: string },
@@ -120,14 +133,14 @@ export async function sendWebhook(
       (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [pinned]);
     else callback(null, pinned.address, pinned.family);
   };
-  const timestamp = new Date();
-  const signature = new Signer(target.secret).sign(message.id, timestamp, message.body);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signature = signMessage(target.secret, message.id, timestamp, message.body);
   const headers: Record<string, string> = {
     ...target.headers,
     "content-type": "application/json",
     "user-agent": "Taskport-Webhooks/1",
     "webhook-id": message.id,
-    "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
+    "webhook-timestamp": String(timestamp),
     "webhook-signature": signature,
     "content-length": String(Buffer.byteLength(message.body)),
   };
