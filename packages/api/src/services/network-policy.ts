@@ -49,11 +49,24 @@ function within(address: ipaddr.IPv4 | ipaddr.IPv6, networks: Cidr[]): boolean {
   );
 }
 
+// Each list parsed once: a policy's lists are read for every connection it guards.
+const parsedLists = new WeakMap<readonly string[], Cidr[]>();
+
+function networks(name: string, list: readonly string[] | undefined): Cidr[] {
+  if (!list) return [];
+  let parsed = parsedLists.get(list);
+  if (!parsed) {
+    parsed = parseNetworks(name, list);
+    parsedLists.set(list, parsed);
+  }
+  return parsed;
+}
+
 /** Why an address may not be reached, or null when it may. */
 export function addressRefusal(address: string, policy: NetworkPolicy): string | null {
   const ip = normalized(address);
-  const allow = parseNetworks("allowNetworks", policy.allowNetworks);
-  const deny = parseNetworks("denyNetworks", policy.denyNetworks);
+  const allow = networks("allowNetworks", policy.allowNetworks);
+  const deny = networks("denyNetworks", policy.denyNetworks);
   if (within(ip, deny)) return `${address} is in a denied network`;
   if (within(ip, allow)) return null;
   const range = ip.range();
