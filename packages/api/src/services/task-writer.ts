@@ -27,7 +27,12 @@ import { type InsertExpressions, selectList } from "../db/insert-select";
 import { prepared } from "../db/prepared";
 import { tasks } from "../db/schema";
 import { pgErrorCode } from "../errors";
-import { eventsWritten, tasksCreatedEvents, tasksCreatedWanted } from "./webhook-events";
+import {
+  eventsWritten,
+  tasksCreatedEvents,
+  tasksCreatedReported,
+  tasksCreatedWanted,
+} from "./webhook-events";
 
 export type TaskRow = typeof tasks.$inferSelect;
 
@@ -66,6 +71,8 @@ interface Pending {
 interface Queue {
   pending: Pending[];
   inFlight: number;
+  /** Projects with a batch in flight that writes TASKS_CREATED events (see takeBatch). */
+  reporting: Map<number, number>;
 }
 
 const queuesByDb = new WeakMap<Db, Queue>();
@@ -74,7 +81,7 @@ const queuesByDb = new WeakMap<Db, Queue>();
 export function insertTask(db: Db, values: NewTask): Promise<TaskRow> {
   let queue = queuesByDb.get(db);
   if (!queue) {
-    queue = { pending: [], inFlight: 0 };
+    queue = { pending: [], inFlight: 0, reporting: new Map() };
     queuesByDb.set(db, queue);
   }
   const target = queue;
@@ -87,7 +94,10 @@ export function insertTask(db: Db, values: NewTask): Promise<TaskRow> {
 
 /**
  * The next batch: up to MAX_BATCH creates in arrival order, all of a project's checked against
- * the same label config (a create checked against another waits for the next batch).
+ * the same label config (a create checked against another waits for the next batch). A
+ * project whose creates some webhook reports has one batch in flight at a time: its creates
+ * that arrive meanwhile wait and go together, so that every batch, and so every event and
+ * every delivery, carries more tasks.
  */
 function takeBatch(queue: Queue): Pending[] {
   const batch: Pending[] = [];
@@ -95,7 +105,11 @@ function takeBatch(queue: Queue): Pending[] {
   const hashes = new Map<number, string>();
   for (const p of queue.pending) {
     const hash = hashes.get(p.values.projectId);
-    if (batch.length < MAX_BATCH && (hash === undefined || hash === p.values.configHash)) {
+    if (
+      batch.length < MAX_BATCH &&
+      (hash === undefined || hash === p.values.configHash) &&
+      !queue.reporting.has(p.values.projectId)
+    ) {
       hashes.set(p.values.projectId, p.values.configHash);
       batch.push(p);
     } else rest.push(p);
@@ -107,8 +121,18 @@ function takeBatch(queue: Queue): Pending[] {
 function pump(db: Db, queue: Queue) {
   while (queue.pending.length > 0 && queue.inFlight < MAX_IN_FLIGHT) {
     const batch = takeBatch(queue);
+    if (batch.length === 0) return;
+    const reported = [
+      ...new Set(batch.map((p) => p.values.projectId).filter((id) => tasksCreatedReported(id))),
+    ];
+    for (const id of reported) queue.reporting.set(id, (queue.reporting.get(id) ?? 0) + 1);
     queue.inFlight += 1;
     void writeAndSettle(db, batch).finally(() => {
+      for (const id of reported) {
+        const n = (queue.reporting.get(id) ?? 1) - 1;
+        if (n > 0) queue.reporting.set(id, n);
+        else queue.reporting.delete(id);
+      }
       queue.inFlight -= 1;
       if (queue.pending.length > 0) pump(db, queue);
       else if (queue.inFlight === 0 && queuesByDb.get(db) === queue) queuesByDb.delete(db);

@@ -298,6 +298,12 @@ export async function tasksCreatedWanted(db: Db, projectIds: Iterable<number>): 
   return false;
 }
 
+/** From the cache alone, without waiting: whether a webhook was last seen wanting TASKS_CREATED of the project. */
+export function tasksCreatedReported(projectId: number): boolean {
+  const wanted = byProject.get(projectId);
+  return wanted !== undefined && (wanted.all || wanted.actions.has("TASKS_CREATED"));
+}
+
 /** Called after a statement wrote events of its own (tasksCreatedEvents), once it committed. */
 export function eventsWritten(): void {
   nudge();
