@@ -215,6 +215,36 @@ export function rssMb(pid: number | undefined): number {
   }
 }
 
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time (ms, user and system) used so far by the PostgreSQL backends connected to `dbName`
+ * on this machine (Linux /proc). Backends that have exited are not counted: measure while the
+ * pools are open.
+ */
+export function databaseCpuMs(dbName: string): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!stat.includes("(postgres)")) continue;
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(` ${dbName} `)) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended while it was read.
+    }
+  }
+  return (ticks * 1000) / clockTicks;
+}
+
 /** Peak resident memory of a process, sampled every 50 ms until `stop()`. */
 export function sampleRss(pid: number | undefined) {
   let peak = rssMb(pid);
