@@ -5,6 +5,7 @@ export default defineProject({
   test: {
     name: "cli",
     include: ["test/**/*.test.ts"],
+    globalSetup: ["../../packages/api/test/support/migrated.ts"],
     env: { TEST_DRIVER: process.env.TEST_DRIVER ?? "pglite" },
     testTimeout: 120_000,
     hookTimeout: 60_000,

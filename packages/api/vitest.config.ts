@@ -5,6 +5,7 @@ export default defineProject({
   test: {
     name: "api",
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/support/migrated.ts"],
     env: { TEST_DRIVER: process.env.TEST_DRIVER ?? "pglite" },
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,11 +1,11 @@
 import { defineProject } from "vitest/config";
 
-// The root config runs this suite once per database (TEST_DRIVER); run alone, PGlite.
+// The client's retries need a database that can go down: PostgreSQL (TEST_DATABASE_URL).
 export default defineProject({
   test: {
     name: "client",
     include: ["test/**/*.test.ts"],
-    env: { TEST_DRIVER: process.env.TEST_DRIVER ?? "pglite" },
+    globalSetup: ["../api/test/support/migrated.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -6,6 +6,7 @@ export default defineProject({
   test: {
     name: "reliability",
     include: ["test/**/*.test.ts"],
+    globalSetup: ["../api/test/support/migrated.ts"],
     testTimeout: 180_000,
     hookTimeout: 120_000,
     fileParallelism: false,

@@ -1,12 +1,15 @@
 /**
  * One database per test file, on the driver the Vitest project names (TEST_DRIVER): an
  * in-memory PGlite, or a fresh PostgreSQL database created on TEST_DATABASE_URL's server and
- * dropped afterwards. The driver is chosen explicitly, never by falling back.
+ * dropped afterwards. The driver is chosen explicitly, never by falling back. Both start as a
+ * copy of what the run's global setup migrated (./migrated.ts) when it did, else migrate.
  */
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
+import { inject } from "vitest";
 import {
   createPostgresDb,
   type Db,
@@ -14,6 +17,15 @@ import {
   migratePostgres,
   wrapPglite,
 } from "../../src/db";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Provided by ./migrated.ts: a file holding a dump (tar) of a migrated PGlite data folder. */
+    migratedPgliteDump?: string;
+    /** A migrated database on the server of `base` (TEST_DATABASE_URL), to create databases from. */
+    migratedPostgresTemplate?: { base: string; name: string };
+  }
+}
 
 export interface TestDatabase {
   db: Db;
@@ -41,10 +53,22 @@ export function withDatabaseUrl(base: string, database: string): string {
   return url.toString();
 }
 
+/** What the global setup provided (nothing outside Vitest, where `inject` throws). */
+function provided<K extends "migratedPgliteDump" | "migratedPostgresTemplate">(key: K) {
+  return process.env.VITEST ? inject(key) : undefined;
+}
+
+async function createPglite(): Promise<PGlite> {
+  const dump = provided("migratedPgliteDump");
+  if (dump) return PGlite.create({ loadDataDir: new Blob([await readFile(dump)]) });
+  const client = await PGlite.create();
+  await migratePglite(client);
+  return client;
+}
+
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (testDriver() === "pglite") {
-    const client = await PGlite.create();
-    await migratePglite(client);
+    const client = await createPglite();
     const db = wrapPglite(client);
     return { db, driver: "pglite", truncate: () => truncateAll(db), close: () => db.$close() };
   }
@@ -64,17 +88,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** A fresh, migrated database on the PostgreSQL server of `base`, dropped by `drop()`. */
+/**
+ * A fresh, migrated database on the PostgreSQL server of `base`, dropped by `drop()`: a copy
+ * of the global setup's template when it made one on this server, else migrated here.
+ */
 export async function createPostgresDatabase(
   base: string,
   prefix: string,
 ): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(6).toString("hex")}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  const migrated = provided("migratedPostgresTemplate");
+  const template =
+    migrated && new URL(migrated.base).host === new URL(base).host ? migrated.name : undefined;
+  await admin.unsafe(`create database ${name}${template ? ` template ${template}` : ""}`);
   const url = withDatabaseUrl(base, name);
   try {
-    await migratePostgres(url);
+    if (!template) await migratePostgres(url);
   } catch (error) {
     await admin.unsafe(`drop database if exists ${name} with (force)`);
     await admin.end({ timeout: 5 });
