@@ -194,7 +194,9 @@ async function runImport(db: Db, settings: UploadSettings, job: JobContext<Impor
       for await (const item of items) {
         if (job.signal.aborted) throw stopped(job.signal);
         read++;
-        if (live && Date.now() - reported >= PROGRESS_MS) {
+        // The first row read is reported at once (the job has visibly started), then every
+        // PROGRESS_MS: reading a file can take less than PROGRESS_MS before the rows are written.
+        if (live && (read === 1 || Date.now() - reported >= PROGRESS_MS)) {
           reported = Date.now();
           await job.setProgress({ tasks_read: read, tasks_written: 0 });
         }
