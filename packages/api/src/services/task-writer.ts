@@ -111,9 +111,10 @@ function takeBatch(queue: Queue): Pending[] {
   const rest: Pending[] = [];
   const hashes = new Map<number, string>();
   const waiting = new Map<number, number>();
-  for (const p of queue.pending)
-    if (queue.reporting.has(p.values.projectId))
-      waiting.set(p.values.projectId, (waiting.get(p.values.projectId) ?? 0) + 1);
+  if (queue.reporting.size > 0)
+    for (const p of queue.pending)
+      if (queue.reporting.has(p.values.projectId))
+        waiting.set(p.values.projectId, (waiting.get(p.values.projectId) ?? 0) + 1);
   for (const p of queue.pending) {
     const hash = hashes.get(p.values.projectId);
     if (
@@ -133,9 +134,9 @@ function pump(db: Db, queue: Queue) {
   while (queue.pending.length > 0 && queue.inFlight < MAX_IN_FLIGHT) {
     const batch = takeBatch(queue);
     if (batch.length === 0) return;
-    const reported = [
-      ...new Set(batch.map((p) => p.values.projectId).filter((id) => tasksCreatedReported(id))),
-    ];
+    const reported = [...new Set(batch.map((p) => p.values.projectId))].filter(
+      tasksCreatedReported,
+    );
     for (const id of reported) queue.reporting.set(id, (queue.reporting.get(id) ?? 0) + 1);
     queue.inFlight += 1;
     void writeAndSettle(db, batch).finally(() => {

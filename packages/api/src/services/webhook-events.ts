@@ -116,6 +116,10 @@ export async function webhooksWant(
     // A load that began before an invalidation may hold what was just changed: not kept.
     if (wanted.at > invalidatedAt && (!current || current.at < wanted.at)) map.set(key, wanted);
   }
+  return wants(wanted, action);
+}
+
+function wants(wanted: Wanted, action: WebhookAction): boolean {
   return wanted.all || wanted.actions.has(action);
 }
 
@@ -301,7 +305,7 @@ export async function tasksCreatedWanted(db: Db, projectIds: Iterable<number>): 
 /** From the cache alone, without waiting: whether a webhook was last seen wanting TASKS_CREATED of the project. */
 export function tasksCreatedReported(projectId: number): boolean {
   const wanted = byProject.get(projectId);
-  return wanted !== undefined && (wanted.all || wanted.actions.has("TASKS_CREATED"));
+  return wanted !== undefined && wants(wanted, "TASKS_CREATED");
 }
 
 /** Called after a statement wrote events of its own (tasksCreatedEvents), once it committed. */
