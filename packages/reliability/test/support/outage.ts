@@ -17,6 +17,9 @@ export interface Outcome {
   creates: CreateRecord[];
   health: { startedAt: number; ms: number; status: number }[];
   faultStart: number;
+  /** When `fault.begin()` returned: a create sent in the same millisecond as faultStart, just
+   * before the fault began, may still be committed. */
+  faultInPlace: number;
   faultEnd: number;
   recoveryCreateMs: number;
   recoveryHealthMs: number;
@@ -44,6 +47,7 @@ export async function underLoad(
 
   const faultStart = Date.now();
   fault.begin();
+  const faultInPlace = Date.now();
   const health: Outcome["health"] = [];
   const probing = (async () => {
     while (Date.now() - faultStart < faultMs) {
@@ -74,7 +78,15 @@ export async function underLoad(
   await sleep(1_000);
   stop = true;
   await Promise.all(clients);
-  return { creates, health, faultStart, faultEnd, recoveryCreateMs, recoveryHealthMs };
+  return {
+    creates,
+    health,
+    faultStart,
+    faultInPlace,
+    faultEnd,
+    recoveryCreateMs,
+    recoveryHealthMs,
+  };
 }
 
 /** Checks the answers and the database (at `databaseUrl`), and prints the figures. */
@@ -87,7 +99,7 @@ export async function checkOutcome(
 ) {
   const unavailable = o.creates.filter((r) => r.status === 503);
   const during = o.creates.filter(
-    (r) => r.startedAt >= o.faultStart && r.startedAt + r.ms < o.faultEnd,
+    (r) => r.startedAt > o.faultInPlace && r.startedAt + r.ms < o.faultEnd,
   );
   const healthDuring = o.health.filter((h) => h.startedAt + h.ms < o.faultEnd);
   const figures = {
