@@ -34,6 +34,8 @@ beforeAll(async () => {
   jobs = createJobSystem({
     db: tdb.db,
     pollingIntervalSeconds: 0.5,
+    // Heartbeats every 0.5 s: a job made to look abandoned is retried within a second.
+    staleAfterSeconds: 3,
     uploads: { mediaDir: media },
     logError: () => {},
   });
@@ -104,6 +106,16 @@ async function finished(id: number) {
   }
 }
 
+/** Polls the job until it ends: it ends once its import is committed, a moment after. */
+async function jobEnded(id: string) {
+  for (;;) {
+    const job = await call("GET", `/api/jobs/${id}/`);
+    expect(job.status).toBe(200);
+    if (!["queued", "running", "retrying"].includes(job.body.status)) return job.body;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function taskCount(): Promise<number> {
   return (await tdb.db.select().from(tasks).where(eq(tasks.projectId, projectId))).length;
 }
@@ -140,11 +152,41 @@ describe("asynchronous imports", () => {
       .from(tasks)
       .where(eq(tasks.projectId, projectId));
     expect(texts.map((t) => t.upload)).toEqual([uploads[0]?.id, uploads[0]?.id, uploads[0]?.id]);
-    const job = await call("GET", `/api/jobs/${answer.body.job}/`);
-    expect(job.body).toMatchObject({
+    expect(await jobEnded(answer.body.job)).toMatchObject({
       queue: "import",
       status: "completed",
       progress: { tasks_read: 3, tasks_written: 3 },
+    });
+  });
+
+  it("a retry that finds its import committed (the process stopped before the job ended) ends the job and imports nothing again", async () => {
+    const answer = await upload([["rows.csv", csv(3)]], "?async=true");
+    expect(answer.status).toBe(201);
+    expect(await jobEnded(answer.body.job)).toMatchObject({ status: "completed", attempt: 1 });
+    // The state a kill -9 leaves between the import's commit and the job's end: the job still
+    // running, its process silent.
+    await tdb.db
+      .update(jobRows)
+      .set({
+        status: "running",
+        workerId: "stopped-process",
+        finishedAt: null,
+        heartbeatAt: new Date(Date.now() - 3_600_000),
+      })
+      .where(eq(jobRows.id, answer.body.job));
+    for (;;) {
+      const job = await jobEnded(answer.body.job);
+      if (job.attempt === 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      expect(job).toMatchObject({ status: "completed", attempt: 2 });
+      break;
+    }
+    expect(await taskCount()).toBe(3);
+    expect(await finished(answer.body.import)).toMatchObject({
+      status: "completed",
+      task_count: 3,
     });
   });
 

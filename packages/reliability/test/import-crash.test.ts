@@ -98,7 +98,11 @@ describe("kill -9 during an import job", () => {
         return body.status === "completed" || body.status === "failed" ? body : undefined;
       });
       expect(record).toMatchObject({ status: "completed", task_count: ROWS, error: null });
-      const job = await get(second.url, token, `/api/jobs/${jobId}/`);
+      // The job ends once the import is committed, a moment after.
+      const job = await until(10, "the job to end", async () => {
+        const answer = await get(second.url, token, `/api/jobs/${jobId}/`);
+        return answer.body.status === "running" ? undefined : answer;
+      });
       expect(job.body).toMatchObject({
         status: "completed",
         attempt: 2,

@@ -79,9 +79,12 @@ export interface JobContext<T> {
   /** Aborted when the job is cancelled, superseded, or the process stops. */
   signal: AbortSignal;
   /**
-   * Runs `work` in one transaction that first checks that this attempt still owns the job and
-   * that it was not cancelled (holding the job row's lock), then stores the progress `work`
-   * returns (when it returns one). Throws JobCancelled, JobSuperseded or JobInterrupted.
+   * Runs `work` in one transaction that then checks that this attempt still owns the job and
+   * that it was not cancelled, and stores the progress `work` returns (when it returns one).
+   * The check comes last, so the job row is locked only for the end of the transaction (a long
+   * `work` does not hold up the heartbeats), yet nothing `work` wrote commits unless the
+   * attempt still owned the job at commit. Throws JobCancelled, JobSuperseded or
+   * JobInterrupted.
    */
   commit(work: (tx: Db) => Promise<JobProgress | undefined>): Promise<void>;
   /** Stores progress outside any other write (same checks as `commit`). */
@@ -458,8 +461,8 @@ export class JobSystem {
       commit: async (work) => {
         await this.db.transaction(async (t) => {
           const tx = t as unknown as Db;
-          await fence(tx);
           const progress = await work(tx);
+          await fence(tx);
           if (progress) await tx.update(jobs).set({ progress }).where(eq(jobs.id, jobId));
         });
       },

@@ -5,10 +5,12 @@
  * answers `{"import": id, "job": id}` at once; the client polls the record
  * (GET /api/projects/{id}/imports/{import}/) or the job (GET /api/jobs/{id}/).
  *
- * The job reads the kept files through importTasks, in the import's single transaction: a
- * failed, cancelled or killed attempt leaves no tasks, and a retry (after kill -9, a stale
- * heartbeat) imports from the start without duplicates. A failed or cancelled import removes
- * its uploads, as a failed synchronous import leaves none.
+ * The job reads the kept files through importTasks, in the import's single transaction, which
+ * also completes the record and commits only while the attempt owns the job: a failed,
+ * cancelled or killed attempt leaves no tasks, a retry (after kill -9, a stale heartbeat)
+ * imports from the start without duplicates, and one that finds the record completed (its
+ * predecessor stopped between that commit and the job's end) only ends the job. A failed or
+ * cancelled import removes its uploads, as a failed synchronous import leaves none.
  */
 import { TRPCError } from "@trpc/server";
 import { asc, eq, inArray, sql } from "drizzle-orm";
@@ -168,6 +170,9 @@ async function runImport(db: Db, settings: UploadSettings, job: JobContext<Impor
     .where(eq(projectImports.id, job.data.import));
   // Deleted with its project: nothing to import.
   if (!record) return null;
+  // An earlier attempt committed the import and its process stopped before the job was marked
+  // completed: the tasks are there, the job only has to end.
+  if (record.status === "completed") return { import: record.id, task_count: record.taskCount };
   const uploadIds = record.fileUploadIds;
   const fail = async (error: unknown) => {
     await failImportRecord(db, record.id, error);
@@ -232,11 +237,15 @@ async function runImport(db: Db, settings: UploadSettings, job: JobContext<Impor
         };
       }
     })();
-    // A job's import may write for longer than a request's statement bound
-    // (DATABASE_STATEMENT_TIMEOUT_MS): its transaction lifts it, for itself alone.
-    const result = await db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config('statement_timeout', '0', true)`);
-      return importTasks(transactionDb(tx, db), actor, {
+    // The tasks, the completed record and the final progress commit together, and only while
+    // this attempt owns the job: a retry finds either nothing imported or the record completed.
+    let taskCount = 0;
+    await job.commit(async (t) => {
+      // A job's import may write for longer than a request's statement bound
+      // (DATABASE_STATEMENT_TIMEOUT_MS): its transaction lifts it, for itself alone.
+      await t.execute(sql`select set_config('statement_timeout', '0', true)`);
+      const tx = transactionDb(t, db);
+      const result = await importTasks(tx, actor, {
         project: record.projectId,
         sources,
         commitToProject: record.commitToProject,
@@ -244,11 +253,11 @@ async function runImport(db: Db, settings: UploadSettings, job: JobContext<Impor
         preannotatedFromFields: record.preannotatedFromFields ?? undefined,
         record: record.id,
       });
+      await completeImportRecord(tx, record.id, result);
+      taskCount = result.task_count;
+      return { tasks_read: read, tasks_written: record.commitToProject ? taskCount : 0 };
     });
-    await completeImportRecord(db, record.id, result);
-    const written = record.commitToProject ? result.task_count : 0;
-    await job.setProgress({ tasks_read: read, tasks_written: written }).catch(() => {});
-    return { import: record.id, task_count: result.task_count };
+    return { import: record.id, task_count: taskCount };
   } catch (error) {
     if (error instanceof JobCancelled) {
       await fail(new TRPCError({ code: "CONFLICT", message: IMPORT_CANCELLED }));
