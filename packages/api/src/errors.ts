@@ -199,7 +199,8 @@ export function databaseOutage(error: unknown): string | undefined {
 /**
  * A write the file system refused for want of room: the disk (ENOSPC) or the user's quota
  * (EDQUOT) is full, or the file would pass the largest the file system takes (EFBIG). Neither
- * the client's fault nor a bug: REST answers 507 Insufficient Storage (rest/errors.ts).
+ * the client's fault nor a bug: it reaches clients as a StorageFull error, which REST answers
+ * 507 Insufficient Storage (rest/errors.ts) and tRPC, which has no such code, 503.
  */
 const NO_ROOM = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
 
@@ -219,10 +220,21 @@ export function storageFull(error: unknown): boolean {
   return false;
 }
 
-/** The error a client should see: a database outage becomes SERVICE_UNAVAILABLE (503). */
+/** The server had no room to store what a request sent (see `storageFull`). */
+export class StorageFull extends TRPCError {
+  constructor(cause: unknown) {
+    super({ code: "SERVICE_UNAVAILABLE", message: STORAGE_FULL, cause });
+  }
+}
+
+/**
+ * The error a client should see: a database outage becomes SERVICE_UNAVAILABLE (503), a full
+ * disk StorageFull.
+ */
 export function toClientError(error: unknown): unknown {
   if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") return error;
   const outage = databaseOutage(error);
   if (outage) return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: outage, cause: error });
+  if (storageFull(error)) return new StorageFull(error);
   return error;
 }

@@ -11,7 +11,7 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import packageJson from "../../package.json" with { type: "json" };
-import { RETRY_AFTER_SECONDS, STORAGE_FULL, storageFull, toClientError } from "../errors";
+import { RETRY_AFTER_SECONDS, STORAGE_FULL, StorageFull, toClientError } from "../errors";
 import { INTERNAL_ERROR_MESSAGE } from "../trpc";
 
 export const API_VERSION: string = packageJson.version;
@@ -98,8 +98,7 @@ export function toRestError(
       body: restErrorBody(400, VALIDATION_ERROR, validationErrorsOf(fields)),
     };
   }
-  const clientError = error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR";
-  if (!clientError && storageFull(error)) {
+  if (error instanceof StorageFull) {
     // An upload's rest is not read: the connection closes after the answer.
     headers.connection = "close";
     return { statusCode: 507, headers, body: restErrorBody(507, STORAGE_FULL) };
