@@ -1,7 +1,8 @@
 /**
  * Label Studio's task lists over real HTTP: the Data Manager list (`GET /api/tasks/`) with its
  * project and view checks, selections (`selectedItems`, `ids`), order, `fields`, `include` and
- * `omit`, totals and pages; the older per-project list (`GET /api/projects/{id}/tasks/`); and the import's older name, `POST /api/projects/{id}/tasks/bulk/`.
+ * `omit`, totals and pages; the older per-project list (`GET /api/projects/{id}/tasks/`) and
+ * its delete of every task; and the import's older name, `POST /api/projects/{id}/tasks/bulk/`.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type RestServer, send, startRestServer } from "./rest/server";
@@ -200,6 +201,44 @@ describe("GET /api/projects/{id}/tasks/", () => {
     const empty = await call("POST", "/api/projects/", { title: "Empty", label_config: CONFIG });
     expect((await projectTasks("", empty.body.id)).status).toBe(404);
     expect((await projectTasks("", 999_999)).status).toBe(404);
+  });
+});
+
+describe("DELETE /api/projects/{id}/tasks/", () => {
+  it("deletes every task with its annotations and predictions; the next task is inner_id 1", async () => {
+    const stranger = await createTenant(rest.tdb.db);
+    const theirs = await send(rest.base, "DELETE", `/api/projects/${project}/tasks/`, {
+      headers: stranger.headers,
+    });
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.detail).toBe("No Project matches the given query.");
+    expect((await call("DELETE", "/api/projects/999999/tasks/")).status).toBe(404);
+    expect((await list("")).body.total).toBe(3);
+
+    const other = await call("POST", "/api/projects/", { title: "Other", label_config: CONFIG });
+    const kept = await call("POST", "/api/tasks/", { project: other.body.id, data: { text: "k" } });
+    const gone = await call("DELETE", `/api/projects/${project}/tasks/`);
+    expect(gone.status, gone.text).toBe(204);
+    expect(gone.text).toBe("");
+    expect((await list("")).body).toMatchObject({
+      total: 0,
+      total_annotations: 0,
+      total_predictions: 0,
+    });
+    for (const id of ids) expect((await call("GET", `/api/tasks/${id}/`)).status).toBe(404);
+    const after = await call("GET", `/api/projects/${project}/`);
+    expect(after.body).toMatchObject({ task_number: 0, total_annotations_number: 0 });
+    const next = await call("POST", "/api/tasks/", { project, data: { text: "new" } });
+    expect(next.body).toMatchObject({ inner_id: 1 });
+    expect((await call("GET", `/api/tasks/${kept.body.id}/`)).status).toBe(200);
+    expect((await call("DELETE", `/api/projects/${project}/tasks/`)).status).toBe(204);
+    // A project with no task: nothing to delete, still a 204.
+    expect((await call("DELETE", `/api/projects/${project}/tasks/`)).status).toBe(204);
+  });
+
+  it("over tRPC, task.deleteAll answers how many it deleted", async () => {
+    expect(await tenant.caller.task.deleteAll({ id: project })).toEqual({ deleted: 3 });
+    expect((await list("")).body.total).toBe(0);
   });
 });
 

@@ -388,11 +388,24 @@ describe("deliveries", () => {
     await call(token, "DELETE", `/api/tasks/${task.body.id}/`);
     await until("the delete's delivery", () => receiver.received.length >= 1);
     expect(receiver.received.map((r) => r.json.action)).toEqual(["TASKS_DELETED"]);
+    // Deleting all of the project's tasks reports them in one event.
+    const more = await call(
+      token,
+      "POST",
+      `/api/projects/${projectId}/import?return_task_ids=true`,
+      [{ text: "y" }, { text: "z" }],
+    );
+    expect((await call(token, "DELETE", `/api/projects/${projectId}/tasks/`)).status).toBe(204);
+    await until("the second delete's delivery", () => receiver.received.length >= 2);
+    expect(receiver.received[1]?.json).toMatchObject({
+      action: "TASKS_DELETED",
+      tasks: more.body.task_ids.map((id: number) => ({ id })),
+    });
     const rows = await database.db
       .select()
       .from(webhookEvents)
       .where(eq(webhookEvents.webhookId, hook.id));
-    expect(rows.map((r) => r.action)).toEqual(["TASKS_DELETED"]);
+    expect(rows.map((r) => r.action)).toEqual(["TASKS_DELETED", "TASKS_DELETED"]);
   });
 
   it("retries a receiver that fails for a while, keeps the order, honours Retry-After", async () => {

@@ -4,7 +4,14 @@
  */
 import { z } from "zod";
 import { PROJECT_NOT_FOUND } from "../services/project";
-import { createTask, deleteTask, getTask, TASK_NOT_FOUND, updateTask } from "../services/task";
+import {
+  createTask,
+  deleteProjectTasks,
+  deleteTask,
+  getTask,
+  TASK_NOT_FOUND,
+  updateTask,
+} from "../services/task";
 import { listProjectTasks, listTaskPage } from "../services/task-list";
 import type { FormFieldTypes } from "./body";
 import { route } from "./route";
@@ -109,6 +116,23 @@ export const taskRoutes = [
     errors: [400, 401, 404],
     handler: ({ db, actor, params, query }) =>
       listProjectTasks(db, actor, params.id, query.page, query.page_size),
+  }),
+  route({
+    method: "DELETE",
+    path: "/api/projects/{id}/tasks/",
+    summary: "Delete all of a project's tasks",
+    tag: "Projects",
+    params: z.object({ id: pathId("project", PROJECT_NOT_FOUND) }),
+    success: {
+      status: 204,
+      description:
+        "Deleted, with their annotations and predictions; the project's next task is inner_id 1.",
+    },
+    errors: [401, 404],
+    handler: async ({ db, actor, params }) => {
+      await deleteProjectTasks(db, actor, params.id);
+      return undefined;
+    },
   }),
   route({
     method: "GET",

@@ -1,4 +1,5 @@
 import {
+  ProjectByIdInput,
   TaskByIdInput,
   TaskCreateRequest,
   TaskImportInput,
@@ -8,7 +9,14 @@ import {
 import type { TRPCRouterRecord } from "@trpc/server";
 import { keyedRequest } from "../services/idempotency";
 import { importTasks } from "../services/import";
-import { createTask, deleteTask, getTask, listTasks, updateTask } from "../services/task";
+import {
+  createTask,
+  deleteProjectTasks,
+  deleteTask,
+  getTask,
+  listTasks,
+  updateTask,
+} from "../services/task";
 import { protectedProcedure } from "../trpc";
 
 export const taskRouter = {
@@ -41,4 +49,8 @@ export const taskRouter = {
     await deleteTask(ctx.db, ctx.actor, input.id);
     return { id: input.id };
   }),
+  /** Every task of the project (`id`); answers how many were deleted. */
+  deleteAll: protectedProcedure.input(ProjectByIdInput).mutation(async ({ ctx, input }) => ({
+    deleted: await deleteProjectTasks(ctx.db, ctx.actor, input.id),
+  })),
 } satisfies TRPCRouterRecord;

@@ -296,6 +296,42 @@ export async function updateTask(db: Db, actor: Actor, input: TaskUpdateInput): 
   return toTask(row);
 }
 
+/**
+ * Deletes every task of a project of the caller's organization (Label Studio's
+ * `DELETE /api/projects/{id}/tasks/`), with their annotations and predictions, and reports them
+ * in TASKS_DELETED events. Under the project's row lock, which every numbering takes: the project
+ * is empty when it is released, so its counters start again and the next task is inner_id 1,
+ * as in Label Studio. Answers how many tasks were deleted.
+ */
+export async function deleteProjectTasks(db: Db, actor: Actor, projectId: number): Promise<number> {
+  const project = await findProject(db, actor, projectId);
+  if (!project) throw notFound(PROJECT_NOT_FOUND);
+  return db.transaction(async (tx) => {
+    const [locked] = await tx
+      .select({ id: projects.id })
+      .from(projects)
+      .where(eq(projects.id, project.id))
+      .for("update");
+    // Deleted meanwhile.
+    if (!locked) throw notFound(PROJECT_NOT_FOUND);
+    const deleted = await tx
+      .delete(tasks)
+      .where(eq(tasks.projectId, project.id))
+      .returning({ id: tasks.id });
+    await tx
+      .update(projects)
+      .set({ taskNumber: 0, lastInnerId: 0 })
+      .where(eq(projects.id, project.id));
+    if (deleted.length > 0)
+      await emitTasksDeleted(
+        transactionDb(tx, db),
+        project.id,
+        deleted.map((row) => row.id),
+      );
+    return deleted.length;
+  });
+}
+
 export async function deleteTask(db: Db, actor: Actor, id: number): Promise<void> {
   const found = await findTask(db, actor, id);
   if (!found) throw notFound(TASK_NOT_FOUND);
