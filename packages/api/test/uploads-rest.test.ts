@@ -335,13 +335,16 @@ describe("a full disk", () => {
     const [row] = await tdb.db.select().from(fileUploads);
     expect(await kept()).toEqual([row?.file?.split("/")[2]]);
 
-    // Replacing its file with one the disk has no room for: the same 507, the upload unchanged.
-    const patched = await send(`/api/import/file-upload/${id}`, "PATCH", form("big.png", big));
-    expect(patched.status).toBe(507);
-    expect(JSON.parse(await patched.text()).detail).toBe(STORAGE_FULL);
-    expect(await tdb.db.select().from(fileUploads)).toEqual([row]);
-    expect(await kept()).toEqual([row?.file?.split("/")[2]]);
-    expect(await readFile(join(small, row?.file ?? ""))).toEqual(PNG);
+    // Replacing its file (PATCH or PUT) with one the disk has no room for: the same 507, the
+    // upload unchanged.
+    for (const method of ["PATCH", "PUT"]) {
+      const replaced = await send(`/api/import/file-upload/${id}`, method, form("big.png", big));
+      expect(replaced.status, method).toBe(507);
+      expect(JSON.parse(await replaced.text()).detail).toBe(STORAGE_FULL);
+      expect(await tdb.db.select().from(fileUploads)).toEqual([row]);
+      expect(await kept()).toEqual([row?.file?.split("/")[2]]);
+      expect(await readFile(join(small, row?.file ?? ""))).toEqual(PNG);
+    }
   });
 
   it("a full quota (EDQUOT) or a file past the file system's largest (EFBIG) is the same 507", () => {
@@ -493,10 +496,11 @@ describe("deleting uploads", () => {
   });
 });
 
-describe("PATCH /api/import/file-upload/{id}", () => {
+// Label Studio's FileUploadAPI serves both: PUT is PATCH but for a request with no file.
+describe.each(["PATCH", "PUT"] as const)("%s /api/import/file-upload/{id}", (method) => {
   const patch = (id: number, body: FormData | string | undefined, token = tenant.token) =>
     fetch(`${base}/api/import/file-upload/${id}/`, {
-      method: "PATCH",
+      method,
       headers: {
         authorization: `Token ${token}`,
         ...(typeof body === "string" ? { "content-type": "application/json" } : {}),
@@ -551,10 +555,12 @@ describe("PATCH /api/import/file-upload/{id}", () => {
     expect(last.file).toMatch(/-two\.csv$/);
     expect(await filesOnDisk()).toEqual([last.file.split("/")[2]]);
 
-    // No file: nothing changes (a partial update of nothing), as with Label Studio.
-    const none = await patch(id, "{}");
-    expect(none.status).toBe(200);
-    expect(JSON.parse(await none.text())).toEqual(last);
+    if (method === "PATCH") {
+      // No file: nothing changes (a partial update of nothing), as with Label Studio.
+      const none = await patch(id, "{}");
+      expect(none.status).toBe(200);
+      expect(JSON.parse(await none.text())).toEqual(last);
+    }
   });
 
   it("refuses what is not a file it keeps with a 400 naming `file`; another organization's upload is a 404", async () => {
@@ -595,7 +601,7 @@ describe("PATCH /api/import/file-upload/{id}", () => {
     const tooBig = await patch(id, fileForm("big.png", new Uint8Array(MAX_FILE + 1)));
     expect(tooBig.status).toBe(413);
     const endsEarly = await fetch(`${base}/api/import/file-upload/${id}`, {
-      method: "PATCH",
+      method,
       headers: { ...auth(), "content-type": "multipart/form-data; boundary=b0undary" },
       body: '--b0undary\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\n\r\nno closing boundary',
     });
@@ -611,7 +617,7 @@ describe("PATCH /api/import/file-upload/{id}", () => {
     ]);
     expect((await patch(id + 1000, fileForm("x.png", PNG))).status).toBe(404);
     const anonymous = await fetch(`${base}/api/import/file-upload/${id}`, {
-      method: "PATCH",
+      method,
       body: fileForm("x.png", PNG),
     });
     expect(anonymous.status).toBe(401);
@@ -620,6 +626,70 @@ describe("PATCH /api/import/file-upload/{id}", () => {
     expect(await tdb.db.select().from(fileUploads)).toEqual([kept]);
     expect(await filesOnDisk()).toEqual([kept?.file?.split("/")[2]]);
     expect(await readFile(join(media, kept?.file ?? ""))).toEqual(PNG);
+  });
+
+  it("is documented in /api/openapi.json with the upload's path, answers and file field", async () => {
+    const res = await fetch(`${base}/api/openapi.json`);
+    const document = JSON.parse(await res.text());
+    const operation = document.paths["/api/import/file-upload/{id}"]?.[method.toLowerCase()];
+    expect(Object.keys(operation?.responses ?? {})).toEqual([
+      "200",
+      "400",
+      "401",
+      "404",
+      "413",
+      "415",
+      "507",
+    ]);
+    expect(Object.keys(operation.requestBody.content)).toEqual([
+      "multipart/form-data",
+      "application/json",
+      "application/x-www-form-urlencoded",
+    ]);
+    const body = operation.requestBody.content["multipart/form-data"].schema;
+    const schema = body.$ref
+      ? document.components.schemas[body.$ref.split("/").pop() as string]
+      : body;
+    expect(schema.required ?? []).toEqual(method === "PUT" ? ["file"] : []);
+  });
+});
+
+describe("PUT /api/import/file-upload/{id} without a file", () => {
+  const put = (id: number, body: FormData | string | undefined, token = tenant.token) =>
+    fetch(`${base}/api/import/file-upload/${id}`, {
+      method: "PUT",
+      headers: {
+        authorization: `Token ${token}`,
+        ...(typeof body === "string" ? { "content-type": "application/json" } : {}),
+      },
+      body,
+    });
+
+  it("is a full update: no file is DRF's 400 under `file`, after the upload is found; nothing changes", async () => {
+    const first = await upload([["cat.png", PNG]]);
+    const [id = 0] = first.body.file_upload_ids as number[];
+    const [kept] = await tdb.db.select().from(fileUploads).where(eq(fileUploads.id, id));
+    const refusal = async (res: Response) => {
+      const body = JSON.parse(await res.text());
+      return [res.status, body.validation_errors ?? body.detail];
+    };
+    const otherFields = new FormData();
+    otherFields.append("name", "cat.png");
+    otherFields.append("attachment", new Blob([PNG]), "cat.png");
+    for (const body of ["{}", JSON.stringify({ name: "cat.png" }), undefined, otherFields]) {
+      expect(await refusal(await put(id, body))).toEqual([
+        400,
+        { file: ["No file was submitted."] },
+      ]);
+    }
+    // The upload is looked up first, as DRF's get_object(): another organization's is a 404.
+    const other = await createTenant(tdb.db);
+    expect(await refusal(await put(id, "{}", other.token))).toEqual([
+      404,
+      "No FileUpload matches the given query.",
+    ]);
+    expect(await tdb.db.select().from(fileUploads)).toEqual([kept]);
+    expect(await filesOnDisk()).toEqual([kept?.file?.split("/")[2]]);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * Label Studio's endpoints around uploaded files and import records: the project's file
- * uploads (list, delete), one upload (get, replace its file, delete), an import's record, and
- * the files themselves at `/data/upload/{project}/{file}` (ranges for audio and video; never
- * run as a page of Taskport's origin).
+ * uploads (list, delete), one upload (get, replace its file by PUT or PATCH, delete), an
+ * import's record, and the files themselves at `/data/upload/{project}/{file}` (ranges for
+ * audio and video; never run as a page of Taskport's origin).
  */
 import { createReadStream } from "node:fs";
 import { finished } from "node:stream/promises";
@@ -82,7 +82,18 @@ const FileUploadUpdateBody = named(
   }),
 );
 
+const FileUploadReplaceBody = named(
+  "FileUploadReplace",
+  z.object({
+    file: described(
+      z.string(),
+      "The new file, as a multipart/form-data file part (a file Taskport imports).",
+    ),
+  }),
+);
+
 // Django REST framework's FileField messages, which scripts written for Label Studio may match.
+const NO_FILE = "No file was submitted.";
 const NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form.";
 const EMPTY_FILE = "The submitted file is empty.";
 const NO_FILE_NAME = "No filename could be determined.";
@@ -96,24 +107,30 @@ function kindOf(value: unknown): string {
 }
 
 /**
- * The file a PATCH sends as DRF's FileField reads it: the last multipart file part named
- * `file`, written to the project's upload folder as it arrives (within TASKPORT_MAX_UPLOAD_BYTES)
- * and refused unless it is a non-empty file of a kind Taskport imports; other parts are read
- * and dropped. A JSON or form body carries no file: `file` in it is refused, its absence
- * changes nothing. Whatever is refused leaves nothing on disk.
+ * The file a PUT or PATCH sends as DRF's FileField reads it: the last multipart file part
+ * named `file`, written to the project's upload folder as it arrives (within
+ * TASKPORT_MAX_UPLOAD_BYTES) and refused unless it is a non-empty file of a kind Taskport
+ * imports; other parts are read and dropped. A JSON or form body carries no file: `file` in it
+ * is refused. No file at all changes nothing in a partial update (PATCH) and is refused in a
+ * full one (PUT), as DRF's required field. Whatever is refused leaves nothing on disk.
  */
 async function receivedFile(
   request: FastifyRequest,
   body: unknown,
   settings: UploadSettings,
   projectId: number,
+  partial: boolean,
 ): Promise<ReceivedFile | null> {
+  const none = () => {
+    if (partial) return null;
+    throw validationError({ file: [NO_FILE] });
+  };
   if (!request.isMultipart()) {
-    if (body === undefined || body === null) return null;
+    if (body === undefined || body === null) return none();
     if (typeof body !== "object" || Array.isArray(body)) {
       throw validationError({}, [`Invalid data. Expected a dictionary, but got ${kindOf(body)}.`]);
     }
-    if (!("file" in body)) return null;
+    if (!("file" in body)) return none();
     const value = (body as { file?: unknown }).file;
     throw validationError({ file: [value === null ? "This field may not be null." : NOT_A_FILE] });
   }
@@ -145,7 +162,38 @@ async function receivedFile(
     if (kept) await removeStored(settings, [kept.stored]);
     throw multipartFailure(error);
   }
-  return kept;
+  return kept ?? none();
+}
+
+/**
+ * Label Studio's FileUploadAPI is DRF's RetrieveUpdateDestroyAPIView: PATCH and PUT replace the
+ * upload's file alike, and differ only in a request without one (PUT, a full update, needs it).
+ */
+function replaceFileRoute(method: "PUT" | "PATCH"): RestRoute {
+  const partial = method === "PATCH";
+  return route({
+    method,
+    path: "/api/import/file-upload/{id}",
+    summary: partial
+      ? "Replace an upload's file with the one sent (multipart `file`; none: nothing changes); its tasks stay until a re-import"
+      : "Replace an upload's file with the one sent (multipart `file`, required); its tasks stay until a re-import",
+    tag: "Import",
+    params: UploadPath,
+    acceptedBody: partial ? FileUploadUpdateBody : FileUploadReplaceBody,
+    consumes: ["multipart/form-data", "application/json", "application/x-www-form-urlencoded"],
+    success: {
+      status: 200,
+      description: "The upload, naming its new file.",
+      schema: FileUploadOut,
+    },
+    errors: [400, 401, 404, 413, 415, 507],
+    handler: ({ db, actor, params, body, request, options }) => {
+      const settings = uploadSettings(options);
+      return replaceFileUpload(db, settings, actor, params.id, (projectId) =>
+        receivedFile(request, body, settings, projectId, partial),
+      );
+    },
+  });
 }
 
 type Range = { start: number; end: number } | "unsatisfiable" | null;
@@ -319,28 +367,8 @@ export const uploadRoutes: RestRoute[] = [
     errors: [401, 404],
     handler: ({ db, actor, params }) => getFileUpload(db, actor, params.id),
   }),
-  route({
-    method: "PATCH",
-    path: "/api/import/file-upload/{id}",
-    summary:
-      "Replace an upload's file with the one sent (multipart `file`); its tasks stay until a re-import",
-    tag: "Import",
-    params: UploadPath,
-    acceptedBody: FileUploadUpdateBody,
-    consumes: ["multipart/form-data", "application/json", "application/x-www-form-urlencoded"],
-    success: {
-      status: 200,
-      description: "The upload, naming its new file.",
-      schema: FileUploadOut,
-    },
-    errors: [400, 401, 404, 413, 415, 507],
-    handler: ({ db, actor, params, body, request, options }) => {
-      const settings = uploadSettings(options);
-      return replaceFileUpload(db, settings, actor, params.id, (projectId) =>
-        receivedFile(request, body, settings, projectId),
-      );
-    },
-  }),
+  replaceFileRoute("PUT"),
+  replaceFileRoute("PATCH"),
   route({
     method: "DELETE",
     path: "/api/import/file-upload/{id}",
