@@ -813,7 +813,7 @@ describe("POST /api/projects/{id}/reimport", () => {
       annotation_count: 0,
       prediction_count: 0,
       file_upload_ids: [csvId],
-      found_formats: [".csv"],
+      found_formats: { ".csv": 1 },
       data_columns: ["image"],
     });
     const after = await tdb.db
@@ -853,7 +853,7 @@ describe("POST /api/projects/{id}/reimport", () => {
       prediction_count: 0,
       duration: 0,
       file_upload_ids: [],
-      found_formats: [],
+      found_formats: {},
       data_columns: [],
     });
     const other = await createTenant(tdb.db);
@@ -884,7 +884,7 @@ describe("POST /api/projects/{id}/reimport", () => {
         prediction_count: 0,
         duration: expect.any(Number),
         file_upload_ids: ids,
-        found_formats: [],
+        found_formats: {},
         data_columns: [],
       });
     }
@@ -894,6 +894,52 @@ describe("POST /api/projects/{id}/reimport", () => {
     expect(JSON.parse(await some.text())).toMatchObject({
       task_count: 1,
       file_upload_ids: [csvId, theirId],
+    });
+  });
+
+  it("an upload whose file holds no rows: its tasks are removed, none made, 201 with zeros", async () => {
+    const csv = await upload([["rows.csv", "image\nhttp://x/1.png\nhttp://x/2.png\n"]]);
+    const json = await upload([["more.json", JSON.stringify([{ image: "http://x/3.png" }])]]);
+    const [csvId = 0] = csv.body.file_upload_ids as number[];
+    const [jsonId = 0] = json.body.file_upload_ids as number[];
+    await tenant.caller.task.create({ project: projectId, data: { image: "http://x/single.png" } });
+    const replace = (id: number, name: string, content: string) => {
+      const form = new FormData();
+      form.append("file", new Blob([content]), name);
+      return fetch(`${base}/api/import/file-upload/${id}`, {
+        method: "PATCH",
+        headers: auth(),
+        body: form,
+      });
+    };
+    expect((await replace(csvId, "rows.csv", "image\n")).status).toBe(200);
+    expect((await replace(jsonId, "more.json", "[]")).status).toBe(200);
+
+    const res = await reimport({ file_upload_ids: [csvId, jsonId] });
+    expect(res.status).toBe(201);
+    expect(JSON.parse(await res.text())).toEqual({
+      task_count: 0,
+      annotation_count: 0,
+      prediction_count: 0,
+      duration: expect.any(Number),
+      file_upload_ids: [csvId, jsonId],
+      found_formats: { ".csv": 1, ".json": 1 },
+      data_columns: [],
+    });
+    // As Label Studio's remove_tasks_by_file_uploads, then a save of no tasks.
+    expect(await tdb.db.select({ data: tasks.data, f: tasks.fileUploadId }).from(tasks)).toEqual([
+      { data: { image: "http://x/single.png" }, f: null },
+    ]);
+    expect((await tenant.caller.project.byId({ id: projectId })).task_number).toBe(1);
+    expect(await tdb.db.select({ id: fileUploads.id }).from(fileUploads)).toHaveLength(2);
+
+    // Rows again: the upload makes its tasks again.
+    expect((await replace(csvId, "rows.csv", "image\nhttp://x/4.png\n")).status).toBe(200);
+    const again = await reimport({ file_upload_ids: [csvId] });
+    expect(JSON.parse(await again.text())).toMatchObject({
+      task_count: 1,
+      found_formats: { ".csv": 1 },
+      data_columns: ["image"],
     });
   });
 });

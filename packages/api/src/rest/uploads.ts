@@ -273,7 +273,10 @@ const ReimportAnswer = named(
     prediction_count: z.number().int(),
     duration: z.number(),
     file_upload_ids: z.array(z.number().int()),
-    found_formats: z.array(z.string()),
+    found_formats: described(
+      z.record(z.string(), z.number().int()),
+      'How many of the files read have each extension: `{".csv": 2}`.',
+    ),
     data_columns: z.array(z.string()),
   }),
 );
@@ -305,7 +308,7 @@ export const uploadRoutes: RestRoute[] = [
           prediction_count: 0,
           duration: 0,
           file_upload_ids: [],
-          found_formats: [],
+          found_formats: {},
           data_columns: [],
         });
       }

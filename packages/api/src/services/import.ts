@@ -147,6 +147,11 @@ export interface ImportParams {
   record?: number;
   /** A re-import: these uploads' tasks are deleted first, in the same transaction. */
   replaceTasksOf?: number[];
+  /**
+   * Sources with no items are an answer of zeros rather than a 400: a re-import of a file that
+   * holds no rows removes the upload's tasks and makes none, as Label Studio's does.
+   */
+  allowEmpty?: boolean;
 }
 
 function preview(item: unknown): string {
@@ -710,6 +715,7 @@ async function importNow(db: Db, actor: Actor, params: ImportParams): Promise<Im
       writeTasks: commit,
       returnTaskIds: commit && (params.returnTaskIds ?? false),
       preannotatedFromFields: params.preannotatedFromFields,
+      allowEmpty: params.allowEmpty ?? false,
     });
     try {
       for await (const source of params.sources) {
@@ -774,6 +780,7 @@ class ImportRun {
   /** Where tasks are written; none when the import does not commit them. */
   private readonly stage: ImportStage | null;
   private readonly returnTaskIds: boolean;
+  private readonly allowEmpty: boolean;
   private readonly preannotate: ((item: unknown) => Preannotated) | null;
 
   constructor(
@@ -784,6 +791,7 @@ class ImportRun {
       writeTasks: boolean;
       returnTaskIds: boolean;
       preannotatedFromFields?: readonly string[];
+      allowEmpty: boolean;
     },
   ) {
     this.objectTags = objectTagsOf(project.labelConfig);
@@ -792,6 +800,7 @@ class ImportRun {
     this.target = { id: project.id, overlap: project.maximumAnnotations };
     this.stage = options.writeTasks ? new ImportStage(tx, actor, this.target) : null;
     this.returnTaskIds = options.returnTaskIds;
+    this.allowEmpty = options.allowEmpty;
     this.preannotate = options.preannotatedFromFields?.length
       ? preannotator(this.results, options.preannotatedFromFields)
       : null;
@@ -913,7 +922,7 @@ class ImportRun {
   /** Label Studio's answer, or the errors (BAD_REQUEST, and the transaction rolls back). */
   result(started: number): ImportResult {
     if (this.errors.length > 0) throw validationError({}, this.errors);
-    if (this.index === 0) {
+    if (this.index === 0 && !this.allowEmpty) {
       throw validationError({}, [
         "No tasks found in the import: send a JSON array of tasks or a file with at least one row.",
       ]);

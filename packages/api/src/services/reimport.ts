@@ -1,6 +1,7 @@
 /**
  * Re-import (Label Studio's ReImportAPI): the tasks of uploads already kept are read again
- * from their files, replacing the tasks those uploads made, in one transaction.
+ * from their files, replacing the tasks those uploads made, in one transaction. A file that
+ * now holds no rows leaves its upload with no tasks: 201 and zeros, as Label Studio answers.
  */
 import { stat } from "node:fs/promises";
 import type { ImportResult } from "@taskport/schema";
@@ -20,7 +21,20 @@ export interface ReimportInput {
   filesAsTasksList: boolean;
 }
 
-export type ReimportResult = Omit<ImportResult, "could_be_tasks_list" | "task_ids" | "import">;
+export type ReimportResult = Omit<
+  ImportResult,
+  "could_be_tasks_list" | "task_ids" | "import" | "found_formats"
+> & {
+  /** How many of the files read have each extension: `{".csv": 2}` (Label Studio's Counter). */
+  found_formats: Record<string, number>;
+};
+
+/** Label Studio's `dict(Counter(formats))`: each extension once, in order of first reading. */
+function countFormats(formats: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const format of formats) counts[format] = (counts[format] ?? 0) + 1;
+  return counts;
+}
 
 export async function reimportUploads(
   db: Db,
@@ -45,7 +59,7 @@ export async function reimportUploads(
       prediction_count: 0,
       duration: (performance.now() - started) / 1000,
       file_upload_ids: input.fileUploadIds,
-      found_formats: [],
+      found_formats: {},
       data_columns: [],
     };
   }
@@ -74,6 +88,7 @@ export async function reimportUploads(
     project: project.id,
     sources,
     replaceTasksOf: rows.map((row) => row.id),
+    allowEmpty: true,
   });
   return {
     task_count: result.task_count,
@@ -81,7 +96,7 @@ export async function reimportUploads(
     prediction_count: result.prediction_count,
     duration: result.duration,
     file_upload_ids: input.fileUploadIds,
-    found_formats: result.found_formats,
+    found_formats: countFormats(result.found_formats),
     data_columns: result.data_columns,
   };
 }
