@@ -6,12 +6,15 @@
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { TRPCError } from "@trpc/server";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresDb, type Db, PoolTimeoutError } from "../src/db";
+import { tasks } from "../src/db/schema";
 import { DATABASE_BUSY, DATABASE_LOST, toClientError } from "../src/errors";
+import { createTask } from "../src/services/task";
 import { createTestDatabase, type TestDatabase, testDriver } from "./support/db";
+import { createTenant } from "./support/fixtures";
 
 /** What a client is told about `error`: the 503's message, or the error itself. */
 function told(error: unknown): unknown {
@@ -158,6 +161,44 @@ describe.runIf(testDriver() === "postgres")("bounded waits on PostgreSQL", () =>
       await other.end();
       await db.execute(sql`drop table deadlock_probe`);
     }
+  });
+
+  it("creates batched behind a lock past its timeout all fail at once (503), none written again one by one", async () => {
+    const db = open(tdb.url as string, { lockTimeoutMs: 500 });
+    const tenant = await createTenant(db);
+    const project = await tenant.caller.project.create({
+      title: "Locked",
+      label_config: '<View><Text name="t" value="$text"/></View>',
+    });
+    const holder = postgres(tdb.url as string, { max: 1, onnotice: () => {} });
+    let locked: () => void = () => {};
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    // The project's row lock, held for five lock timeouts: the first creates go out one per
+    // batch (three in flight) and time out; the five that waited meanwhile go as one batch,
+    // which times out too, long before the lock is let go.
+    const holding = holder.begin(async (tx) => {
+      await tx`select id from projects where id = ${project.id} for update`;
+      locked();
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+    });
+    try {
+      await isLocked;
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) =>
+          createTask(db, tenant.actor, { project: project.id, data: { text: `t${i}` } }),
+        ),
+      );
+      const busy = { code: "SERVICE_UNAVAILABLE", message: DATABASE_BUSY };
+      expect(results.map((r) => (r.status === "rejected" ? told(r.reason) : r.value))).toEqual(
+        Array.from({ length: 8 }, () => busy),
+      );
+    } finally {
+      await holding;
+      await holder.end();
+    }
+    expect(await db.select().from(tasks).where(eq(tasks.projectId, project.id))).toEqual([]);
   });
 
   it("a request that gets no connection in time fails while the connection is still busy", async () => {

@@ -26,7 +26,7 @@ import type { Db } from "../db/client";
 import { type InsertExpressions, selectList } from "../db/insert-select";
 import { prepared } from "../db/prepared";
 import { tasks } from "../db/schema";
-import { pgErrorCode } from "../errors";
+import { databaseOutage, pgErrorCode } from "../errors";
 import {
   eventsWritten,
   tasksCreatedEvents,
@@ -183,8 +183,11 @@ async function writeAndSettle(db: Db, batch: Pending[]): Promise<void> {
     );
     for (const [i, p] of batch.entries()) settle(p, rows[i] ?? null);
   } catch (error) {
-    if (batch.length === 1) {
-      (batch[0] as Pending).reject(error);
+    // A database outage fails the whole batch at once. Writing its creates again one by one
+    // would wait out the outage's bounds once per create, and a batch whose answer was lost
+    // may have committed: written again, its tasks would be there twice.
+    if (batch.length === 1 || databaseOutage(error) !== undefined) {
+      for (const p of batch) p.reject(error);
       return;
     }
     // One row's failure must not fail the others: write them one by one to find it.
