@@ -12,6 +12,7 @@ import { notFound } from "../errors";
 import { annotationRoutes } from "./annotations";
 import type { RestOptions } from "./auth";
 import { sendRestError } from "./errors";
+import { exportRoutes } from "./export";
 import { importRoutes } from "./import";
 import { metaRoutes } from "./meta";
 import { registerOpenApi } from "./openapi";
@@ -30,6 +31,7 @@ export const ROUTES: readonly RestRoute[] = [
   ...annotationRoutes,
   ...importRoutes,
   ...uploadRoutes,
+  ...exportRoutes,
   ...projectRoutes,
   ...tokenRoutes,
   ...userRoutes,

@@ -57,6 +57,7 @@ export type Tag =
   | "Predictions"
   | "Projects"
   | "Import"
+  | "Export"
   | "Storages"
   | "Jobs"
   | "Webhooks"
@@ -69,6 +70,7 @@ export const TAGS: readonly Tag[] = [
   "Predictions",
   "Projects",
   "Import",
+  "Export",
   "Storages",
   "Jobs",
   "Webhooks",

@@ -6,6 +6,7 @@ import {
   ProjectUpdateInput,
 } from "@taskport/schema";
 import type { TRPCRouterRecord } from "@trpc/server";
+import { listExportFormats } from "../services/export";
 import {
   checkProjectConfig,
   createProject,
@@ -29,6 +30,10 @@ export const projectRouter = {
   byId: protectedProcedure
     .input(ProjectByIdInput)
     .query(({ ctx, input }) => getProject(ctx.db, ctx.actor, input.id)),
+  /** Label Studio's export formats; the export itself is a file, served over REST. */
+  exportFormats: protectedProcedure
+    .input(ProjectByIdInput)
+    .query(({ ctx, input }) => listExportFormats(ctx.db, ctx.actor, input.id)),
   update: protectedProcedure
     .input(ProjectUpdateInput)
     .mutation(({ ctx, input }) => updateProject(ctx.db, ctx.actor, input)),

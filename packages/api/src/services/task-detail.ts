@@ -18,6 +18,8 @@ type TaskRow = typeof tasks.$inferSelect;
 export interface DetailOptions {
   /** The detail expands each annotation's `completed_by` to its user, as Label Studio's does. */
   expandAnnotators: boolean;
+  /** Storage URIs as stored (Label Studio's export), not Taskport's URLs for them. */
+  keepStorageUris?: boolean;
 }
 
 function group<T>(rows: T[], key: (row: T) => number): Map<number, T[]> {
@@ -73,7 +75,9 @@ export async function taskDetails(
   const linkOf = new Map(links.map((link) => [link.taskId, link.key]));
   const versionOf = new Map(versions.map((p) => [p.id, p.modelVersion ?? ""]));
   const rowOf = new Map(rows.map((row) => [row.id, row]));
-  const resolved: Task[] = await resolveStorageUrls(db, rows.map(toTask));
+  const resolved: Task[] = options.keepStorageUris
+    ? rows.map(toTask)
+    : await resolveStorageUrls(db, rows.map(toTask));
   return resolved.map((task) => {
     const row = rowOf.get(task.id) as TaskRow;
     const own = annotationsOf.get(task.id) ?? [];
