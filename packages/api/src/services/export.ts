@@ -13,6 +13,7 @@ import {
   parseLabelConfig,
   stringifyJson,
 } from "@taskport/schema";
+import { type Options as StringifyOptions, stringify } from "csv-stringify/sync";
 import { and, asc, eq, exists, gt, inArray, lte, max, type SQL } from "drizzle-orm";
 import type { Actor } from "../auth/actor";
 import type { Db } from "../db/client";
@@ -460,15 +461,21 @@ export function pythonFloat(n: number): string {
   return /[.e]/.test(text) ? text : `${text}.0`;
 }
 
-/** A CSV cell as Python's csv module writes it with QUOTE_NONNUMERIC. */
-function csvCell(value: unknown): string {
-  if (typeof value === "boolean") return value ? "True" : "False";
-  if (typeof value === "number")
-    return Number.isInteger(value) ? String(value) : pythonFloat(value);
-  if (value instanceof PyFloat) return pythonFloat(value.value);
-  const text = value === null || value === undefined ? "" : String(value);
-  return `"${text.replaceAll('"', '""')}"`;
-}
+/**
+ * CSV as Python's csv module writes it with QUOTE_NONNUMERIC (the converter's): every string
+ * quoted, None and '' as `""`, numbers and booleans bare, floats as Python writes them.
+ */
+const CSV_OPTIONS = {
+  record_delimiter: "windows",
+  quoted_string: true,
+  quoted_empty: true,
+  cast: {
+    boolean: (value: boolean) => (value ? "True" : "False"),
+    number: (value: number) => (Number.isInteger(value) ? String(value) : pythonFloat(value)),
+    object: (value: object) =>
+      value instanceof PyFloat ? pythonFloat(value.value) : { value: String(value), quoted: true },
+  },
+} as const satisfies StringifyOptions;
 
 /** A number Python holds as a float (written `5.0`, not `5`). */
 class PyFloat {
@@ -650,17 +657,17 @@ async function* csvBody(
       ...[...seen.inputs].map((key) => (colliding.has(key) ? `_data_${key}` : key)),
     ]),
   ].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const line = (cells: unknown[]) => `${cells.map(csvCell).join(separator)}\r\n`;
-  yield line(columns);
+  const options = { ...CSV_OPTIONS, delimiter: separator };
+  yield stringify([columns], options);
   for await (const page of pages()) {
-    const lines: string[] = [];
+    const rows: unknown[][] = [];
     for (const task of page) {
       for (const item of itemsOf(task, schema)) {
         const row = csvRow(item, colliding);
         // A column that appeared between the two readings is left out rather than misplaced.
-        lines.push(line(columns.map((column) => (row.has(column) ? row.get(column) : ""))));
+        rows.push(columns.map((column) => (row.has(column) ? row.get(column) : "")));
       }
     }
-    if (lines.length) yield lines.join("");
+    if (rows.length) yield stringify(rows, options);
   }
 }
