@@ -86,6 +86,11 @@ const PNG = Buffer.from(
   "hex",
 );
 
+/** A refusal's status and what it names: its field errors, or its detail. */
+async function refusal(res: Response) {
+  const body = JSON.parse(await res.text());
+  return [res.status, body.validation_errors ?? body.detail];
+}
 describe("media uploads", () => {
   it("one task per media file, its data under the config's variable pointing to /data/upload/", async () => {
     const answer = await upload([
@@ -567,10 +572,6 @@ describe.each(["PATCH", "PUT"] as const)("%s /api/import/file-upload/{id}", (met
     const first = await upload([["cat.png", PNG]]);
     const [id = 0] = first.body.file_upload_ids as number[];
     const [kept] = await tdb.db.select().from(fileUploads).where(eq(fileUploads.id, id));
-    const refusal = async (res: Response) => {
-      const body = JSON.parse(await res.text());
-      return [res.status, body.validation_errors ?? body.detail];
-    };
 
     expect(await refusal(await patch(id, JSON.stringify({ file: "cat.png" })))).toEqual([
       400,
@@ -669,10 +670,6 @@ describe("PUT /api/import/file-upload/{id} without a file", () => {
     const first = await upload([["cat.png", PNG]]);
     const [id = 0] = first.body.file_upload_ids as number[];
     const [kept] = await tdb.db.select().from(fileUploads).where(eq(fileUploads.id, id));
-    const refusal = async (res: Response) => {
-      const body = JSON.parse(await res.text());
-      return [res.status, body.validation_errors ?? body.detail];
-    };
     const otherFields = new FormData();
     otherFields.append("name", "cat.png");
     otherFields.append("attachment", new Blob([PNG]), "cat.png");
