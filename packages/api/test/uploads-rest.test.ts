@@ -86,6 +86,23 @@ const PNG = Buffer.from(
   "hex",
 );
 
+/** A reimport's answer when nothing was imported: Label Studio's zeros. */
+function zeros(
+  ids: number[],
+  foundFormats: Record<string, number>,
+  duration: unknown = expect.any(Number),
+) {
+  return {
+    task_count: 0,
+    annotation_count: 0,
+    prediction_count: 0,
+    duration,
+    file_upload_ids: ids,
+    found_formats: foundFormats,
+    data_columns: [],
+  };
+}
+
 /** A refusal's status and what it names: its field errors, or its detail. */
 async function refusal(res: Response) {
   const body = JSON.parse(await res.text());
@@ -844,15 +861,7 @@ describe("POST /api/projects/{id}/reimport", () => {
   it("no ids: Label Studio's zeros with 200; another organization's project: 404; bad ids: 400", async () => {
     const empty = await reimport({});
     expect(empty.status).toBe(200);
-    expect(JSON.parse(await empty.text())).toEqual({
-      task_count: 0,
-      annotation_count: 0,
-      prediction_count: 0,
-      duration: 0,
-      file_upload_ids: [],
-      found_formats: {},
-      data_columns: [],
-    });
+    expect(JSON.parse(await empty.text())).toEqual(zeros([], {}, 0));
     const other = await createTenant(tdb.db);
     expect((await reimport({ file_upload_ids: [1] }, other.token)).status).toBe(404);
     expect((await reimport({ file_upload_ids: "all" })).status).toBe(400);
@@ -875,15 +884,7 @@ describe("POST /api/projects/{id}/reimport", () => {
     for (const ids of [[csvId + 1000], [theirId]]) {
       const res = await reimport({ file_upload_ids: ids });
       expect(res.status).toBe(201);
-      expect(JSON.parse(await res.text())).toEqual({
-        task_count: 0,
-        annotation_count: 0,
-        prediction_count: 0,
-        duration: expect.any(Number),
-        file_upload_ids: ids,
-        found_formats: {},
-        data_columns: [],
-      });
+      expect(JSON.parse(await res.text())).toEqual(zeros(ids, {}));
     }
     expect(await tdb.db.select().from(tasks).orderBy(asc(tasks.id))).toEqual(before);
     // Those that name one are read, the others passed over.
@@ -914,15 +915,7 @@ describe("POST /api/projects/{id}/reimport", () => {
 
     const res = await reimport({ file_upload_ids: [csvId, jsonId] });
     expect(res.status).toBe(201);
-    expect(JSON.parse(await res.text())).toEqual({
-      task_count: 0,
-      annotation_count: 0,
-      prediction_count: 0,
-      duration: expect.any(Number),
-      file_upload_ids: [csvId, jsonId],
-      found_formats: { ".csv": 1, ".json": 1 },
-      data_columns: [],
-    });
+    expect(JSON.parse(await res.text())).toEqual(zeros([csvId, jsonId], { ".csv": 1, ".json": 1 }));
     // As Label Studio's remove_tasks_by_file_uploads, then a save of no tasks.
     expect(await tdb.db.select({ data: tasks.data, f: tasks.fileUploadId }).from(tasks)).toEqual([
       { data: { image: "http://x/single.png" }, f: null },

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { validationError } from "../errors";
 import { unsupportedExtension } from "../import-formats";
 import { getImportRecord, IMPORT_NOT_FOUND } from "../services/import-record";
-import { reimportUploads } from "../services/reimport";
+import { reimportUploads, reimportZeros } from "../services/reimport";
 import {
   contentTypeOf,
   deleteFileUpload,
@@ -302,15 +302,7 @@ export const uploadRoutes: RestRoute[] = [
     handler: async ({ db, actor, params, body, options, reply }) => {
       const ids = body.file_upload_ids ?? [];
       if (ids.length === 0) {
-        return reply.code(200).send({
-          task_count: 0,
-          annotation_count: 0,
-          prediction_count: 0,
-          duration: 0,
-          file_upload_ids: [],
-          found_formats: {},
-          data_columns: [],
-        });
+        return reply.code(200).send(reimportZeros([]));
       }
       return reimportUploads(db, uploadSettings(options), actor, {
         project: params.id,

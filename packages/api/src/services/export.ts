@@ -6,7 +6,7 @@
  * one record per annotation. CSV needs its columns before its first row, so it reads the
  * tasks twice: once for the column names, once for the rows.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   type Annotation,
   type ParsedLabelConfig,
@@ -538,12 +538,10 @@ function pad(n: number): string {
 function fileName(projectId: number, format: MadeFormat, now: Date): string {
   const at = `${now.getUTCFullYear()}-${pad(now.getUTCMonth() + 1)}-${pad(now.getUTCDate())}-${pad(now.getUTCHours())}-${pad(now.getUTCMinutes())}`;
   // Label Studio's 8 hex are the start of the file's md5; a streamed file has none yet.
-  const tag = createHash("md5")
-    .update(`${projectId}:${now.toISOString()}:${Math.random()}`)
-    .digest("hex");
+  const tag = randomBytes(4).toString("hex");
   // The converter writes CSV and TSV both to result.csv.
   const extension = format === "JSON" || format === "JSON_MIN" ? "json" : "csv";
-  return `project-${projectId}-at-${at}-${tag.slice(0, 8)}.${extension}`;
+  return `project-${projectId}-at-${at}-${tag}.${extension}`;
 }
 
 const CONTENT_TYPES: Record<MadeFormat, string> = {

@@ -36,6 +36,19 @@ function countFormats(formats: readonly string[]): Record<string, number> {
   return counts;
 }
 
+/** Label Studio's answer when nothing is read: zeros, and the ids as sent. */
+export function reimportZeros(fileUploadIds: number[], duration = 0): ReimportResult {
+  return {
+    task_count: 0,
+    annotation_count: 0,
+    prediction_count: 0,
+    duration,
+    file_upload_ids: fileUploadIds,
+    found_formats: {},
+    data_columns: [],
+  };
+}
+
 export async function reimportUploads(
   db: Db,
   settings: UploadSettings,
@@ -53,15 +66,7 @@ export async function reimportUploads(
   if (rows.length === 0) {
     // Ids that name no upload of the project: Label Studio reads no file, replaces nothing and
     // answers its zeros (201), the ids as sent.
-    return {
-      task_count: 0,
-      annotation_count: 0,
-      prediction_count: 0,
-      duration: (performance.now() - started) / 1000,
-      file_upload_ids: input.fileUploadIds,
-      found_formats: {},
-      data_columns: [],
-    };
+    return reimportZeros(input.fileUploadIds, (performance.now() - started) / 1000);
   }
   const variables = variableCount(objectTagsOf(project.labelConfig));
   const sources: ImportSource[] = [];

@@ -307,21 +307,18 @@ export async function deleteProjectTasks(db: Db, actor: Actor, projectId: number
   const project = await findProject(db, actor, projectId);
   if (!project) throw notFound(PROJECT_NOT_FOUND);
   return db.transaction(async (tx) => {
+    // Resetting the counters takes the row lock first; nothing can number a task until commit.
     const [locked] = await tx
-      .select({ id: projects.id })
-      .from(projects)
+      .update(projects)
+      .set({ taskNumber: 0, lastInnerId: 0 })
       .where(eq(projects.id, project.id))
-      .for("update");
+      .returning({ id: projects.id });
     // Deleted meanwhile.
     if (!locked) throw notFound(PROJECT_NOT_FOUND);
     const deleted = await tx
       .delete(tasks)
       .where(eq(tasks.projectId, project.id))
       .returning({ id: tasks.id });
-    await tx
-      .update(projects)
-      .set({ taskNumber: 0, lastInnerId: 0 })
-      .where(eq(projects.id, project.id));
     if (deleted.length > 0)
       await emitTasksDeleted(
         transactionDb(tx, db),
